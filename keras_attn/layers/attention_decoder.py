@@ -17,6 +17,14 @@ def _keras_mask(x):
     return get_keras_mask(x)
 
 
+def _carry_over_padding(step_mask, new_states, old_states):
+    """Keeps the old state where the step is padding."""
+    return [
+        ops.where(step_mask, ops.cast(new, old.dtype), old)
+        for new, old in zip(new_states, old_states, strict=True)
+    ]
+
+
 @keras.saving.register_keras_serializable(package="keras_attn")
 class AttentionDecoder(keras.layers.Layer):
     """Runs an `AttentionDecoderCell` over a whole target sequence.
@@ -195,7 +203,9 @@ class AttentionDecoder(keras.layers.Layer):
             results.extend(states)
         return results
 
-    def _step_pass(self, sequence, step_mask, states, memory, memory_mask, keys, training):
+    def _step_pass(
+        self, sequence, step_mask, states, memory, memory_mask, keys, training
+    ):
         batch_size = ops.shape(memory)[0]
         output0 = ops.zeros((batch_size, self.cell.output_size), self.compute_dtype)
         alignment0 = ops.zeros((batch_size, ops.shape(memory)[1]), "float32")
@@ -212,10 +222,7 @@ class AttentionDecoder(keras.layers.Layer):
                 return_attention=True,
                 training=training,
             )
-            new_states = [
-                ops.where(m_t, ops.cast(n, o.dtype), o)
-                for n, o in zip(new_states, old_states)
-            ]
+            new_states = _carry_over_padding(m_t, new_states, old_states)
             output = ops.where(m_t, output, ops.zeros_like(output))
             alignment = ops.where(m_t, alignment, ops.zeros_like(alignment))
             # TensorFlow's scan stacks outputs with the carry's structure, so
@@ -248,10 +255,7 @@ class AttentionDecoder(keras.layers.Layer):
                 tree.pack_sequence_as(cell._cell_state_template, old_states),
                 training=training,
             )
-            new_states = [
-                ops.where(m_t, ops.cast(n, o.dtype), o)
-                for n, o in zip(tree.flatten(new_states), old_states)
-            ]
+            new_states = _carry_over_padding(m_t, tree.flatten(new_states), old_states)
             hidden = ops.where(m_t, hidden, ops.zeros_like(hidden))
             return (new_states, hidden), (new_states, hidden)
 

@@ -125,8 +125,9 @@ class AttentionDecoderCell(keras.layers.Layer):
                 name="attention_layer",
             )
         # The wrapped cell's state structure, to rebuild it from a flat list.
+        state_size = cell.state_size
         self._cell_state_template = (
-            list(cell.state_size) if tree.is_nested(cell.state_size) else [cell.state_size]
+            list(state_size) if tree.is_nested(state_size) else [state_size]
         )
 
     @property
@@ -318,7 +319,5 @@ class AttentionDecoderCell(keras.layers.Layer):
     def from_config(cls, config):
         config = dict(config)
         config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
-        config["attention"] = keras.saving.deserialize_keras_object(
-            config["attention"]
-        )
+        config["attention"] = keras.saving.deserialize_keras_object(config["attention"])
         return cls(**config)

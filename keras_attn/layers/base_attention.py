@@ -136,9 +136,7 @@ class BaseAttention(keras.layers.Layer):
         value = ops.convert_to_tensor(value, dtype=self.compute_dtype)
         check_rank("query", query.shape, (2, 3), self.name)
         check_rank("value", value.shape, (3,), self.name)
-        check_same_batch(
-            (("query", query.shape), ("value", value.shape)), self.name
-        )
+        check_same_batch((("query", query.shape), ("value", value.shape)), self.name)
         check_feature_dim("query", query.shape, self.query_dim, self.name)
         check_feature_dim("value", value.shape, self.value_dim, self.name)
         if value_mask is not None:
