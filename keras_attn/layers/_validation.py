@@ -49,5 +49,5 @@ def check_choice(name, value, choices):
     """Raises unless `value` is one of `choices`."""
     if value not in choices:
         raise ValueError(
-            f"`{name}` must be one of {tuple(choices)}. Received: {name}={value!r}"
+            f"{name} must be one of {tuple(choices)}. Received: {name}={value!r}"
         )

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh), lints, and runs the test suite once per Keras
+# backend. KERAS_BACKENDS="jax" scripts/test.sh runs a subset; extra
+# arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+export TF_CPP_MIN_LOG_LEVEL=2
+status=0
+for backend in ${KERAS_BACKENDS:-tensorflow jax torch}; do
+    echo "=== KERAS_BACKEND=$backend"
+    KERAS_BACKEND=$backend .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=1
+done
+exit $status
