@@ -1,6 +1,7 @@
 """keras-attn: attention for RNN encoder-decoder models in Keras 3."""
 
 from keras_attn import layers
+from keras_attn import models
 
 __version__ = "0.1.0"
-__all__ = ["layers", "__version__"]
+__all__ = ["layers", "models", "__version__"]

@@ -114,19 +114,7 @@ class AttentionDecoder(keras.layers.Layer):
     def _initial_state(self, initial_state, batch_size):
         if initial_state is None:
             return self.cell.get_initial_state(batch_size=batch_size)
-        states = tree.flatten(initial_state)
-        full = len(self.cell.state_size)
-        inner = len(tree.flatten(self.cell._cell_state_template))
-        if len(states) == full:
-            return states
-        if len(states) == inner:
-            feed = ops.zeros((batch_size, self.cell.output_size), self.compute_dtype)
-            return states + [feed]
-        raise ValueError(
-            f"Layer '{self.name}' expected `initial_state` with {full} tensors "
-            f"(the full cell state) or {inner} (the wrapped cell's state). "
-            f"Received: {len(states)} tensors"
-        )
+        return self.cell.complete_states(initial_state)
 
     def _configure_dropout(self, batch_size, training):
         # Dropout masks are drawn once per sequence before the loop, as

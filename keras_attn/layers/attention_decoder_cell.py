@@ -199,6 +199,32 @@ class AttentionDecoderCell(keras.layers.Layer):
             states.append(ops.zeros((batch_size, self.output_size), self.compute_dtype))
         return states
 
+    def complete_states(self, states):
+        """The full cell state from the wrapped cell's states alone.
+
+        Args:
+            states: either the full state (returned as it is) or only the
+                wrapped RNN cell's states, for example an encoder's final
+                state; then the fed-back attentional output starts at zero.
+
+        Returns:
+            A flat list of state tensors matching `state_size`.
+        """
+        states = tree.flatten(states)
+        full = len(self.state_size)
+        inner = len(tree.flatten(self._cell_state_template))
+        if len(states) == full:
+            return states
+        if len(states) == inner:
+            batch_size = ops.shape(states[0])[0]
+            feed = ops.zeros((batch_size, self.output_size), self.compute_dtype)
+            return states + [feed]
+        raise ValueError(
+            f"'{self.name}' expected {full} state tensors (the full cell "
+            f"state) or {inner} (the wrapped cell's state). "
+            f"Received: {len(states)} tensors"
+        )
+
     def split_states(self, states):
         """Splits a flat state list into the wrapped cell's structure and the
         fed-back attentional output (or `None`)."""

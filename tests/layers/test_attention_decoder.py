@@ -170,7 +170,7 @@ def test_initial_state_of_the_wrapped_cell_or_the_full_cell():
     )
     assert not np.allclose(to_numpy(from_inner[0]), to_numpy(default[0]))
     with pytest.raises(
-        ValueError, match=r"with 3 tensors .* or 2 .* Received: 1 tensors"
+        ValueError, match=r"expected 3 state tensors .* or 2 .* Received: 1 tensors"
     ):
         decoder(inputs, memory=memory, initial_state=[h])
 
