@@ -1,0 +1,139 @@
+"""The backbone: shapes for every attention type and cell, step-by-step
+decoding equal to the teacher-forced pass, configs and bad arguments."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_attn.models import AttentionSeq2SeqBackbone
+from tests.helpers import to_numpy
+
+VOCAB = 30
+
+
+def _inputs(batch=2, source=6, target=5, seed=0):
+    rng = np.random.default_rng(seed)
+    enc = rng.integers(4, VOCAB, (batch, source)).astype("int32")
+    dec = rng.integers(4, VOCAB, (batch, target)).astype("int32")
+    enc_mask = np.ones_like(enc)
+    enc_mask[1, 4:] = 0
+    dec_mask = np.ones_like(dec)
+    dec_mask[0, 3:] = 0
+    return {
+        "encoder_token_ids": enc * enc_mask,
+        "encoder_padding_mask": enc_mask,
+        "decoder_token_ids": dec * dec_mask,
+        "decoder_padding_mask": dec_mask,
+    }
+
+
+def _backbone(**kwargs):
+    kwargs = {"vocabulary_size": VOCAB, "embedding_dim": 8, "hidden_dim": 12, **kwargs}
+    return AttentionSeq2SeqBackbone(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "attention", ["bahdanau", "luong-dot", "luong-general", "luong-concat"]
+)
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_decode_step_by_step_equals_the_teacher_forced_pass(attention, cell):
+    backbone = _backbone(attention=attention, cell=cell, num_encoder_layers=2)
+    inputs = _inputs()
+    outputs = backbone(inputs)
+    assert tuple(outputs["logits"].shape) == (2, 5, VOCAB)
+    assert tuple(outputs["alignment"].shape) == (2, 5, 6)
+    assert tuple(outputs["encoder_sequence_output"].shape) == (2, 6, 12)
+    memory, memory_mask, keys, states = backbone.encode(
+        inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
+    )
+    for t in range(3):  # the steps that are real in both rows
+        logits, states, alignment = backbone.decode_step(
+            inputs["decoder_token_ids"][:, t], states, memory, memory_mask, keys
+        )
+        np.testing.assert_allclose(
+            to_numpy(logits), to_numpy(outputs["logits"])[:, t], atol=1e-5
+        )
+        np.testing.assert_allclose(
+            to_numpy(alignment), to_numpy(outputs["alignment"])[:, t], atol=1e-5
+        )
+    np.testing.assert_array_equal(to_numpy(outputs["alignment"])[1, :, 4:], 0.0)
+
+
+def test_fixed_context_baseline_has_no_alignment_and_steps_the_same():
+    backbone = _backbone(attention=None, cell="lstm")
+    inputs = _inputs()
+    outputs = backbone(inputs)
+    assert "alignment" not in outputs
+    memory, memory_mask, keys, states = backbone.encode(
+        inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
+    )
+    assert keys is None and len(states) == 2
+    logits, _, alignment = backbone.decode_step(
+        inputs["decoder_token_ids"][:, 0], states, memory, memory_mask, keys
+    )
+    assert alignment is None
+    np.testing.assert_allclose(
+        to_numpy(logits), to_numpy(outputs["logits"])[:, 0], atol=1e-5
+    )
+
+
+def test_separate_vocabularies():
+    backbone = AttentionSeq2SeqBackbone(
+        source_vocabulary_size=40,
+        target_vocabulary_size=VOCAB,
+        embedding_dim=8,
+        hidden_dim=12,
+    )
+    assert backbone.source_embedding is not backbone.target_embedding
+    inputs = _inputs()
+    assert tuple(backbone(inputs)["logits"].shape) == (2, 5, VOCAB)
+    shared = _backbone()
+    assert shared.source_embedding is shared.target_embedding
+
+
+def test_config_round_trip_gives_the_same_outputs():
+    backbone = _backbone(attention="luong-concat", attention_units=7, dropout=0.1)
+    clone = AttentionSeq2SeqBackbone.from_config(backbone.get_config())
+    clone.set_weights(backbone.get_weights())
+    inputs = _inputs()
+    np.testing.assert_allclose(
+        to_numpy(clone(inputs)["logits"]),
+        to_numpy(backbone(inputs)["logits"]),
+        atol=1e-6,
+    )
+
+
+def test_bad_arguments_list_the_valid_choices():
+    with pytest.raises(
+        ValueError,
+        match=r"attention must be one of \('bahdanau', .*None\)\. "
+        r"Received: attention='luong'",
+    ):
+        _backbone(attention="luong")
+    with pytest.raises(
+        ValueError,
+        match=r"cell must be one of \('gru', 'lstm'\)\. Received: cell='rnn'",
+    ):
+        _backbone(cell="rnn")
+    with pytest.raises(ValueError, match="`hidden_dim` must be even"):
+        _backbone(hidden_dim=13)
+    with pytest.raises(ValueError, match="source_vocabulary_size"):
+        AttentionSeq2SeqBackbone(embedding_dim=8, hidden_dim=12)
+    with pytest.raises(
+        ValueError, match="`share_embeddings=True` needs one vocabulary size"
+    ):
+        AttentionSeq2SeqBackbone(
+            source_vocabulary_size=40,
+            target_vocabulary_size=VOCAB,
+            share_embeddings=True,
+        )
+    with pytest.raises(ValueError, match=r"`dropout` must be in \[0, 1\)"):
+        _backbone(dropout=1.5)
+
+
+def test_mixed_precision_logits_are_finite():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    backbone = _backbone()
+    logits = backbone(_inputs())["logits"]
+    assert np.all(np.isfinite(to_numpy(ops.cast(logits, "float32"))))
