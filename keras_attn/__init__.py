@@ -2,6 +2,7 @@
 
 from keras_attn import layers
 from keras_attn import models
+from keras_attn import samplers
 
 __version__ = "0.1.0"
-__all__ = ["layers", "models", "__version__"]
+__all__ = ["layers", "models", "samplers", "__version__"]

@@ -10,6 +10,9 @@ from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbon
 from keras_attn.models.attention_seq2seq_preprocessor import (
     AttentionSeq2SeqPreprocessor,
 )
+from keras_attn.samplers import BeamSearchSampler
+
+SAMPLERS = ("greedy", "beam", "top_k", "top_p", "random", "contrastive")
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
@@ -69,7 +72,24 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         Defaults: Adam (learning rate 1e-3, gradient norm clipped at 1, as
         RNN training wants), sparse cross-entropy on the logits weighted by
         the target padding mask, and masked token accuracy; greedy decoding.
+
+        Args:
+            optimizer, loss, weighted_metrics: as `keras.Model.compile`, with
+                the defaults above for `"auto"`.
+            sampler: one of `"greedy"`, `"beam"` (this package's
+                `BeamSearchSampler` with 5 beams and GNMT's length penalty),
+                `"top_k"`, `"top_p"`, `"random"`, `"contrastive"`, or a
+                `keras_hub.samplers.Sampler` instance.
+            **kwargs: passed to `keras.Model.compile`.
         """
+        if isinstance(sampler, str):
+            if sampler not in SAMPLERS:
+                raise ValueError(
+                    f"sampler must be one of {SAMPLERS} or a "
+                    f"keras_hub.samplers.Sampler. Received: sampler={sampler!r}"
+                )
+            if sampler == "beam":
+                sampler = BeamSearchSampler()
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
         super().compile(
@@ -117,9 +137,18 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         }
 
     def generate(
-        self, inputs, max_length=None, stop_token_ids="auto", strip_prompt=False
+        self,
+        inputs,
+        max_length=None,
+        stop_token_ids="auto",
+        strip_prompt=False,
+        num_beams=None,
+        length_penalty=0.6,
     ):
         """Generates text for `inputs`, a string or a list of strings.
+
+        Decodes with the sampler given to `compile`, or with beam search when
+        `num_beams` is given.
 
         Args:
             inputs: a non-empty string, a non-empty list of them, or a
@@ -128,10 +157,24 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 defaults to the preprocessor's `decoder_sequence_length`.
             stop_token_ids: `"auto"` (the `[END]` token), `None` or ids.
             strip_prompt: unused for the empty prompt of translation.
+            num_beams: int, decode with `BeamSearchSampler(num_beams,
+                length_penalty)` for this call (1 is greedy search).
+            length_penalty: float, GNMT's alpha for `num_beams`.
 
         Returns:
             A string, or a list of strings for a list of inputs.
         """
+        if num_beams is not None:
+            compiled_sampler, compiled_function = self.sampler, self.generate_function
+            self.sampler = BeamSearchSampler(num_beams, length_penalty)
+            self.generate_function = None
+            try:
+                return self.generate(inputs, max_length, stop_token_ids, strip_prompt)
+            finally:
+                self.sampler, self.generate_function = (
+                    compiled_sampler,
+                    compiled_function,
+                )
         if self.preprocessor is not None:
             _check_texts(inputs)
             self._warn_if_truncated(inputs)
