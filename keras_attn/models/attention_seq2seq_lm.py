@@ -58,6 +58,21 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         outputs = backbone(inputs)["logits"]
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Loads a model saved with `save_to_preset(directory)`.
+
+        A local directory is checked first: a missing directory or file, or
+        a JSON file that does not parse, is an error that names it.
+
+        Args:
+            preset: a directory written by `save_to_preset`.
+            load_weights: bool, load the trained weights.
+            **kwargs: passed to `keras_hub.models.Seq2SeqLM.from_preset`.
+        """
+        check_preset_directory(preset, load_weights)
+        return super().from_preset(preset, load_weights=load_weights, **kwargs)
+
     def compile(
         self,
         optimizer="auto",
@@ -187,6 +202,102 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             strip_prompt=strip_prompt,
         )
 
+    def _teacher_forced(self, sources, outputs):
+        """Runs the backbone on (source, output) text pairs."""
+        import numpy as np
+
+        if self.preprocessor is None:
+            raise ValueError("This method needs a preprocessor to read text.")
+        _check_texts(sources)
+        _check_texts(outputs)
+        if len(sources) != len(outputs):
+            raise ValueError(
+                "`sources` and `outputs` must have the same length. Received: "
+                f"{len(sources)} sources and {len(outputs)} outputs"
+            )
+        x, labels, weights = self.preprocessor(
+            {"encoder_text": list(sources), "decoder_text": list(outputs)}
+        )
+        x = {k: ops.convert_to_tensor(np.asarray(v)) for k, v in x.items()}
+        results = self.backbone(x)
+        to_numpy = ops.convert_to_numpy
+        return (
+            {k: to_numpy(v) for k, v in x.items()},
+            to_numpy(labels),
+            to_numpy(weights).astype(bool),
+            results,
+        )
+
+    def score(self, sources, outputs, length_penalty=0.0):
+        """The model's log-probability of each output given its source.
+
+        `log P(output | source)` sums over the output's tokens and the end
+        token; it is divided by GNMT's `((5 + length) / 6) ** length_penalty`,
+        the score `BeamSearchSampler` ranks by.
+
+        Args:
+            sources, outputs: lists of strings of the same length.
+            length_penalty: float, GNMT's alpha (0: the raw log-probability).
+
+        Returns:
+            A NumPy array `(len(sources),)` of scores.
+        """
+        import numpy as np
+
+        _, labels, weights, results = self._teacher_forced(sources, outputs)
+        logits = ops.convert_to_numpy(ops.cast(results["logits"], "float32"))
+        logits = logits - logits.max(-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        picked = np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
+        lengths = weights.sum(-1)
+        penalty = ((5.0 + lengths) / 6.0) ** length_penalty
+        return (picked * weights).sum(-1) / penalty
+
+    def alignment(self, sources, outputs):
+        """What each output token attended to, for each (source, output).
+
+        Args:
+            sources, outputs: lists of strings of the same length, for
+                example the inputs of `generate` and its results.
+
+        Returns:
+            A list with, per pair, a dictionary: `"source_tokens"` (the
+            encoder's tokens, with `[START]` and `[END]`), `"output_tokens"`
+            (the tokens the decoder emits, ending with `[END]`) and
+            `"weights"`, a NumPy array `(output_len, source_len)` whose rows
+            sum to one.
+
+        Example:
+        >>> pair = lm.alignment(["hola mundo"], ["hello world"])[0]
+        >>> pair["weights"].shape == (len(pair["output_tokens"]),
+        ...                           len(pair["source_tokens"]))
+        True
+        """
+        if self.backbone.attention is None:
+            raise ValueError(
+                "The fixed-context baseline (attention=None) has no alignment."
+            )
+        x, labels, weights, results = self._teacher_forced(sources, outputs)
+        alignment = ops.convert_to_numpy(results["alignment"])
+        source_mask = x["encoder_padding_mask"].astype(bool)
+        tokenizer = self.preprocessor.tokenizer
+        pairs = []
+        for row in range(len(sources)):
+            source_ids = x["encoder_token_ids"][row][source_mask[row]]
+            output_ids = labels[row][weights[row]]
+            pairs.append(
+                {
+                    "source_tokens": [
+                        tokenizer.id_to_token(int(i)) for i in source_ids
+                    ],
+                    "output_tokens": [
+                        tokenizer.id_to_token(int(i)) for i in output_ids
+                    ],
+                    "weights": alignment[row][weights[row]][:, source_mask[row]],
+                }
+            )
+        return pairs
+
     def _warn_if_truncated(self, inputs):
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, list | tuple):
@@ -200,6 +311,42 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                     f"{limit}, so the last {length - limit} tokens are dropped.",
                     stacklevel=3,
                 )
+
+
+PRESET_FILES = (
+    "config.json",
+    "task.json",
+    "preprocessor.json",
+    "tokenizer.json",
+    "assets/tokenizer/vocabulary.txt",
+)
+
+
+def check_preset_directory(preset, load_weights=True):
+    """Raises if a local preset directory lacks a file or has bad JSON."""
+    import json
+    import os
+
+    if "://" in str(preset) or not (
+        os.path.isabs(str(preset)) or os.sep in str(preset) or os.path.exists(preset)
+    ):
+        return  # a hub handle: keras-hub resolves and checks it
+    if not os.path.isdir(preset):
+        raise FileNotFoundError(f"No model directory at {preset!r}.")
+    needed = PRESET_FILES + (("model.weights.h5",) if load_weights else ())
+    for name in needed:
+        path = os.path.join(preset, name)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"The model directory {preset!r} has no {name}: it was not "
+                "written by save_to_preset, or it is incomplete."
+            )
+        if name.endswith(".json"):
+            try:
+                with open(path, encoding="utf-8") as file:
+                    json.load(file)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise ValueError(f"{path} is not valid JSON: {error}") from None
 
 
 def _check_texts(inputs):
