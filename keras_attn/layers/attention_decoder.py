@@ -17,6 +17,21 @@ def _keras_mask(x):
     return get_keras_mask(x)
 
 
+def _scan_over_time(step, carry, sequence, step_mask):
+    """`ops.scan` over `(x_t, mask_t)` pairs, as one scanned tensor.
+
+    TensorFlow's scan fails on several scanned tensors whose time dimension
+    is unknown (as when a SavedModel is traced), so the mask travels as one
+    more feature and is split off again inside the step.
+    """
+    joined = ops.concatenate([sequence, ops.cast(step_mask, sequence.dtype)], -1)
+
+    def split_step(carry, x):
+        return step(carry, (x[:, :-1], x[:, -1:] > 0.5))
+
+    return ops.scan(split_step, carry, joined)
+
+
 def _carry_over_padding(step_mask, new_states, old_states):
     """Keeps the old state where the step is padding."""
     return [
@@ -218,8 +233,8 @@ class AttentionDecoder(keras.layers.Layer):
             new_carry = (new_states, output, alignment)
             return new_carry, new_carry
 
-        (final_states, _, _), (_, outputs, alignment) = ops.scan(
-            step, (list(states), output0, alignment0), (sequence, step_mask)
+        (final_states, _, _), (_, outputs, alignment) = _scan_over_time(
+            step, (list(states), output0, alignment0), sequence, step_mask
         )
         return (
             ops.transpose(outputs, (1, 0, 2)),
@@ -247,8 +262,8 @@ class AttentionDecoder(keras.layers.Layer):
             hidden = ops.where(m_t, hidden, ops.zeros_like(hidden))
             return (new_states, hidden), (new_states, hidden)
 
-        (final_states, _), (_, hidden) = ops.scan(
-            step, (tree.flatten(cell_states), hidden0), (sequence, step_mask)
+        (final_states, _), (_, hidden) = _scan_over_time(
+            step, (tree.flatten(cell_states), hidden0), sequence, step_mask
         )
         hidden = ops.transpose(hidden, (1, 0, 2))
         context, alignment = cell.attention(
