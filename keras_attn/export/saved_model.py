@@ -59,7 +59,9 @@ def export_saved_model(
 
     preprocessor = lm.preprocessor
     tokenizer = TFWordPiece.from_keras_hub(preprocessor.tokenizer)
-    pad, start, end = (preprocessor.special_token_id(n) for n in ("pad", "start", "end"))
+    pad, start, end = (
+        preprocessor.special_token_id(n) for n in ("pad", "start", "end")
+    )
     source_length = preprocessor.encoder_sequence_length
     target_length = max_length or preprocessor.decoder_sequence_length
     sampler = lm.sampler
@@ -95,7 +97,9 @@ def export_saved_model(
         keep = generated["decoder_padding_mask"]
         for special in (pad, start, end):
             keep = keep & (token_ids != special)
-        return {"outputs": tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))}
+        return {
+            "outputs": tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+        }
 
     archive = keras.export.ExportArchive()
     archive.track(lm)

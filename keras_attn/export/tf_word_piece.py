@@ -63,10 +63,10 @@ class TFWordPiece(tf.Module):
     `WordPieceTokenizer`.
 
     `tokenize` gives the ids `keras_hub.tokenizers.WordPieceTokenizer` gives
-    (its TensorFlow Text path and its Python path agree) and `detokenize`
-    gives its strings, but the graph holds only core TensorFlow ops and a
-    `tf.lookup.StaticHashTable`, so a SavedModel that calls them loads
-    without `tensorflow_text`. Both methods run eagerly and inside a
+    and `detokenize` gives its strings, but the graph holds only core
+    TensorFlow ops and a `tf.lookup.StaticHashTable`, so a SavedModel that
+    calls them loads without `tensorflow_text`. Both methods run eagerly and
+    inside a
     `tf.function` (e.g. with `input_signature=[tf.TensorSpec([None],
     tf.string)]`).
 
@@ -78,6 +78,9 @@ class TFWordPiece(tf.Module):
           every piece but a word's first;
         - a word that cannot be segmented completely, or that is longer than
           100 UTF-8 bytes, becomes a single `oov_token`;
+        - like keras-hub's TensorFlow Text path (used in `tf.function` and
+          `tf.data`), text after a NUL character is ignored; keras-hub's
+          eager Python path tokenizes it, otherwise the two paths agree;
         - `detokenize` maps ids to tokens, glues a suffix token (one that
           starts with `suffix_indicator` and is longer than it) to the token
           before it without the indicator, and joins the rest with spaces.
@@ -106,13 +109,21 @@ class TFWordPiece(tf.Module):
 
     Example:
     >>> tokenizer = TFWordPiece(["[UNK]", "the", "qu", "##ick", "fox", "."])
-    >>> tokenizer.tokenize(tf.constant(["the quick fox.", "the fax"]))
-    <tf.RaggedTensor [[1, 2, 3, 4, 5], [1, 0]]>
-    >>> tokenizer.detokenize(tf.ragged.constant([[1, 2, 3, 4, 5]]))
-    <tf.Tensor: shape=(1,), dtype=string, numpy=array([b'the quick fox .'],
-    dtype=object)>
+    >>> ids = tokenizer.tokenize(tf.constant(["the quick fox.", "the fax"]))
+    >>> ids.to_list()
+    [[1, 2, 3, 4, 5], [1, 0]]
+    >>> tokenizer.detokenize(ids).numpy().tolist()
+    [b'the quick fox .', b'the [UNK]']
 
     For a trained keras-hub tokenizer, use `TFWordPiece.from_keras_hub`.
+    In a SavedModel, e.g.:
+
+    >>> module = tf.Module()
+    >>> module.tokenizer = tokenizer  # Tracks the lookup table.
+    >>> module.tokenize = tf.function(
+    ...     tokenizer.tokenize, input_signature=[tf.TensorSpec([None], tf.string)]
+    ... )
+    >>> tf.saved_model.save(module, "/tmp/tokenizer")  # doctest: +SKIP
     """
 
     def __init__(
@@ -241,7 +252,6 @@ class TFWordPiece(tf.Module):
             split_on_cjk=tokenizer.split_on_cjk,
             suffix_indicator=tokenizer.suffix_indicator,
             oov_token=tokenizer.oov_token,
-            name=f"{tokenizer.name}_tf_word_piece",
         )
 
     def tokenize(self, texts):
@@ -382,14 +392,16 @@ class TFWordPiece(tf.Module):
             pieces = tf.concat([pieces, column[:, None]], axis=1)
             return start, active, failed, pieces
 
+        # Most words are tokens themselves: the longest match, found at once.
+        whole = tf.where(overlong, -1, self._table.lookup(words))
         _, _, failed, pieces = tf.while_loop(
             lambda start, active, failed, pieces: tf.reduce_any(active),
             step,
             (
                 tf.zeros([num_words], tf.int32),
-                (num_bytes > 0) & ~overlong,
+                (num_bytes > 0) & ~overlong & (whole < 0),
                 tf.zeros([num_words], tf.bool),
-                tf.zeros([num_words, 0], tf.int32),
+                whole[:, None],
             ),
             shape_invariants=(
                 tf.TensorShape([None]),
