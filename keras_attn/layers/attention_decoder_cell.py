@@ -274,23 +274,22 @@ class AttentionDecoderCell(keras.layers.Layer):
             keys=memory_keys,
             return_attention_scores=True,
         )
+        # Bahdanau order feeds this step's context to the RNN; Luong order
+        # feeds the previous attentional output (input feeding) or nothing.
         if self.attention_order == "bahdanau":
             context, alignment = attend(self._top_state(cell_states))
-            cell_inputs = ops.concatenate(
-                [inputs, ops.cast(context, inputs.dtype)], axis=-1
-            )
-            cell_output, new_cell_states = self.cell(
-                cell_inputs, cell_states, training=training
-            )
+            extra = context
         else:
-            cell_inputs = inputs
-            if feed is not None:
-                cell_inputs = ops.concatenate(
-                    [inputs, ops.cast(feed, inputs.dtype)], axis=-1
-                )
-            cell_output, new_cell_states = self.cell(
-                cell_inputs, cell_states, training=training
+            extra = feed
+        cell_inputs = inputs
+        if extra is not None:
+            cell_inputs = ops.concatenate(
+                [inputs, ops.cast(extra, inputs.dtype)], axis=-1
             )
+        cell_output, new_cell_states = self.cell(
+            cell_inputs, cell_states, training=training
+        )
+        if self.attention_order == "luong":
             context, alignment = attend(cell_output)
         output = self.attentional_output(cell_output, context)
         new_states = tree.flatten(new_cell_states)
