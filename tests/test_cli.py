@@ -1,30 +1,277 @@
-"""The console entry point, run as a user runs it."""
+"""The `keras-attn` command line, run as a user runs it: in a subprocess, on
+small files the tests write."""
 
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
+import zipfile
 
 import keras
+import pytest
+import sacrebleu
 
 import keras_attn
+from tests.models.corpus import reversal_pairs
+
+TINY = [
+    "--embedding-dim", "16", "--hidden-dim", "16", "--vocabulary-size", "80",
+    "--source-length", "10", "--target-length", "10", "--batch-size", "32",
+    "--valid-samples", "20",
+]  # fmt: skip
 
 
-def run(*args):
+def command(*args, timeout=300):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
-        [sys.executable, "-m", "keras_attn.cli", *args],
+        [sys.executable, "-m", "keras_attn.cli", *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+        env=env,
     )
 
 
+def own_lines(stderr):
+    """stderr without TensorFlow's C++ start-up log lines, which no variable
+    silences before absl is initialised."""
+    noise = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
+    return [line for line in stderr.strip().splitlines() if not line.startswith(noise)]
+
+
+def write_tsv(path, count, seed, bad_line=None):
+    sources, targets = reversal_pairs(count, seed)
+    lines = [
+        f"{t}\t{s}" for s, t in zip(sources, targets, strict=True)
+    ]  # Anki: target first
+    if bad_line is not None:
+        lines[bad_line - 1] = "only one column"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sources, targets
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    write_tsv(root / "train.tsv", 300, seed=0)
+    write_tsv(root / "dev.tsv", 40, seed=1)
+    out = root / "model"
+    result = command(
+        "train", "--task", "translation", "--data", root / "train.tsv",
+        "--valid", root / "dev.tsv", "--source", "1", "--target", "0",
+        "--out", out, "--epochs", "2", *TINY,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "epoch 2" in result.stdout and "val_bleu" in result.stdout
+    return root, out
+
+
 def test_info_names_the_version_and_backend():
-    result = run("info")
+    result = command("info")
     assert result.returncode == 0, result.stderr
     assert f"keras-attn {keras_attn.__version__}" in result.stdout
     assert f"backend: {keras.backend.backend()}" in result.stdout
 
 
-def test_unknown_command_exits_2_with_a_message():
-    result = run("translate-everything")
+def test_help_lists_every_command():
+    result = command("--help")
+    assert result.returncode == 0
+    for name in ("train", "evaluate", "generate", "export", "info"):
+        assert name in result.stdout
+    result = command("train", "--help")
+    assert result.returncode == 0 and "--resume" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["translate-everything"], "invalid choice: 'translate-everything'"),
+        (
+            ["train", "--out", "x", "--epochs", "0"],
+            "expected a positive integer, got '0'",
+        ),
+        (["train", "--out", "x"], "required: --task, --data"),
+        (["train", "--task", "poetry", "--out", "x"], "invalid choice: 'poetry'"),
+        (["generate"], "the following arguments are required: model, TEXT"),
+        (["evaluate", "/nonexistent/model", "--data", "x.tsv"], "x.tsv"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, message):
+    result = command(*args)
     assert result.returncode == 2
-    assert "invalid choice: 'translate-everything'" in result.stderr
+    lines = own_lines(result.stderr)
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_train_writes_a_loadable_model_and_keeps_the_best(trained_dir):
+    _, out = trained_dir
+    assert (out / "model.weights.h5").is_file()
+    state = json.loads((out / "training" / "state.json").read_text())
+    assert state["epochs_done"] == 2 and len(state["history"]) == 2
+    assert state["best_epoch"] in (1, 2)
+    assert all("val_bleu" in h and "loss" in h for h in state["history"])
+
+
+def test_an_existing_output_is_never_overwritten_without_overwrite(
+    trained_dir, tmp_path
+):
+    root, out = trained_dir
+    before = (out / "model.weights.h5").read_bytes()
+    result = command(
+        "train",
+        "--task",
+        "translation",
+        "--data",
+        root / "train.tsv",
+        "--out",
+        out,
+        *TINY,
+    )
+    assert result.returncode == 2
+    assert "exists and is not empty. Pass --overwrite" in result.stderr
+    assert (out / "model.weights.h5").read_bytes() == before
+
+
+def test_evaluate_equals_sacrebleu_called_directly(trained_dir):
+    root, out = trained_dir
+    result = command(
+        "evaluate",
+        out,
+        "--data",
+        root / "dev.tsv",
+        "--source",
+        "1",
+        "--target",
+        "0",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["task"] == "translation" and report["examples"] == 40
+    lm = keras_attn.models.AttentionSeq2SeqLM.from_preset(str(out))
+    lm.compile(sampler="greedy")
+    sources, targets = reversal_pairs(40, seed=1)
+    outputs = lm.generate(sources)
+    assert report["bleu"] == pytest.approx(
+        sacrebleu.corpus_bleu(outputs, [targets]).score, abs=1e-6
+    )
+    assert report["chrf"] == pytest.approx(
+        sacrebleu.corpus_chrf(outputs, [targets]).score, abs=1e-6
+    )
+
+
+def test_generate_prints_outputs_and_plots_the_alignment(trained_dir, tmp_path):
+    _, out = trained_dir
+    plot = tmp_path / "alignment.png"
+    result = command(
+        "generate", out, "alpha beta", "gamma delta eta", "--beam", "3", "--plot", plot
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(result.stdout.strip().splitlines()) == 2
+    for path in (tmp_path / "alignment-1.png", tmp_path / "alignment-2.png"):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_export_writes_a_saved_model_or_says_it_needs_tensorflow(trained_dir, tmp_path):
+    _, out = trained_dir
+    result = command("export", out, "--out", tmp_path / "served")
+    if keras.backend.backend() == "tensorflow":
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert (tmp_path / "served" / "saved_model.pb").is_file()
+    else:
+        assert result.returncode == 2
+        assert "needs the TensorFlow backend" in result.stderr
+
+
+def test_malformed_rows_name_the_line_or_are_skipped_and_counted(tmp_path):
+    write_tsv(tmp_path / "bad.tsv", 100, seed=0, bad_line=17)
+    args = [
+        "train",
+        "--task",
+        "translation",
+        "--data",
+        tmp_path / "bad.tsv",
+        "--epochs",
+        "1",
+        *TINY,
+    ]
+    result = command(*args, "--out", tmp_path / "a")
+    assert result.returncode == 2
+    assert "bad.tsv" in result.stderr and "line 17" in result.stderr
+    assert not (tmp_path / "a").exists()
+    result = command(*args, "--out", tmp_path / "b", "--on-error", "skip")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skipped 1" in result.stderr.lower() or "1 row" in result.stderr
+
+
+def test_summarization_jsonl_and_dialogue_zip_train(tmp_path):
+    sources, targets = reversal_pairs(120, seed=3)
+    with open(tmp_path / "mail.jsonl", "w", encoding="utf-8") as file:
+        for i, (body, subject) in enumerate(zip(sources, targets, strict=True)):
+            file.write(
+                json.dumps({"id": str(i), "body": body, "subject": subject}) + "\n"
+            )
+    result = command(
+        "train", "--task", "summarization", "--data", tmp_path / "mail.jsonl",
+        "--out", tmp_path / "summ", "--epochs", "1", *TINY,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    dialogues = [" __eou__ ".join(s.split()) + " __eou__" for s in sources]
+    with zipfile.ZipFile(tmp_path / "dd.zip", "w") as archive:
+        archive.writestr("train/dialogues_train.txt", "\n".join(dialogues) + "\n")
+    result = command(
+        "train", "--task", "dialogue", "--data", tmp_path / "dd.zip",
+        "--out", tmp_path / "chat", "--epochs", "1", *TINY,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "chat" / "model.weights.h5").is_file()
+
+
+def test_a_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
+    write_tsv(tmp_path / "train.tsv", 600, seed=0)
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "--task",
+        "translation",
+        "--data",
+        tmp_path / "train.tsv",
+        "--out",
+        out,
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "keras_attn.cli",
+            *map(str, args),
+            "--epochs",
+            "6",
+            *TINY,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    state_path = out / "training" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if (
+            state_path.is_file()
+            and json.loads(state_path.read_text())["epochs_done"] >= 1
+        ):
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = json.loads(state_path.read_text())
+    assert 1 <= killed["epochs_done"] < 6
+    result = command("train", "--resume", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads(state_path.read_text())
+    assert state["epochs_done"] == 6
+    assert [h["epoch"] for h in state["history"]] == [1, 2, 3, 4, 5, 6]
+    assert state["history"][-1]["loss"] <= killed["history"][0]["loss"]

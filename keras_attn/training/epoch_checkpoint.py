@@ -1,0 +1,47 @@
+"""A Keras callback that scores and checkpoints a TrainingRun each epoch."""
+
+import time
+
+import keras
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every epoch: score on validation data, save, report.
+
+    Args:
+        run: the `TrainingRun` to save into.
+        score_fn: optional callable `() -> (name, value)`, the validation
+            metric the best model is chosen by (higher is better), such as
+            BLEU on a sample of the validation pairs.
+        report: callable taking one line of text (default `print`).
+        total_epochs: int, for the time-left estimate.
+    """
+
+    def __init__(self, run, score_fn=None, report=print, total_epochs=None):
+        super().__init__()
+        self.run = run
+        self.score_fn = score_fn
+        self.report = report
+        self.total_epochs = total_epochs
+        self._started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._started is None:
+            self._started = (epoch, time.perf_counter())
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        name, score = (None, None)
+        if self.score_fn is not None:
+            name, score = self.score_fn()
+            logs[f"val_{name}"] = score
+        improved = self.run.save_epoch(self.model, epoch, logs, score=score)
+        first_epoch, started = self._started
+        per_epoch = (time.perf_counter() - started) / (epoch + 1 - first_epoch)
+        parts = [f"epoch {epoch + 1}"]
+        parts += [f"{key} {value:.4f}" for key, value in logs.items()]
+        if self.total_epochs:
+            left = per_epoch * (self.total_epochs - epoch - 1)
+            parts.append(f"time left {left / 60:.1f} min")
+        parts.append("saved (best so far)" if improved else "saved")
+        self.report(" | ".join(parts))
