@@ -11,14 +11,6 @@ from keras_attn.data.text_pairs import TextPairs
 ON_ERROR_MODES = ("raise", "skip")
 
 
-def check_choice(name, value, choices):
-    """Raises unless `value` is one of `choices`."""
-    if value not in choices:
-        raise ValueError(
-            f"{name} must be one of {tuple(choices)}. Received: {name}={value!r}"
-        )
-
-
 def check_file(path):
     """Returns `path` as a str; raises `FileNotFoundError` naming it."""
     path = os.fspath(path)

@@ -8,9 +8,9 @@ import zipfile
 
 import keras
 
+from keras_attn._validation import check_choice
 from keras_attn.data._reading import ON_ERROR_MODES
 from keras_attn.data._reading import RowErrors
-from keras_attn.data._reading import check_choice
 from keras_attn.data._reading import check_file
 from keras_attn.data._reading import parse_tsv
 from keras_attn.data._reading import read_text

@@ -4,9 +4,9 @@ import os
 import re
 import zipfile
 
+from keras_attn._validation import check_choice
 from keras_attn.data._reading import ON_ERROR_MODES
 from keras_attn.data._reading import RowErrors
-from keras_attn.data._reading import check_choice
 from keras_attn.data._reading import check_file
 from keras_attn.data._reading import read_text
 from keras_attn.data._reading import read_zip_member

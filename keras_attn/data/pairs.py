@@ -5,9 +5,9 @@ import io
 import json
 import os
 
+from keras_attn._validation import check_choice
 from keras_attn.data._reading import ON_ERROR_MODES
 from keras_attn.data._reading import RowErrors
-from keras_attn.data._reading import check_choice
 from keras_attn.data._reading import check_file
 from keras_attn.data._reading import keep_row
 from keras_attn.data._reading import parse_tsv

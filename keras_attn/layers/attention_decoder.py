@@ -4,8 +4,8 @@ import keras
 from keras import ops
 from keras import tree
 
-from keras_attn.layers._validation import check_rank
-from keras_attn.layers._validation import check_same_batch
+from keras_attn._validation import check_rank
+from keras_attn._validation import check_same_batch
 from keras_attn.layers.attention_decoder_cell import AttentionDecoderCell
 
 

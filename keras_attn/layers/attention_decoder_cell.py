@@ -4,10 +4,10 @@ import keras
 from keras import ops
 from keras import tree
 
-from keras_attn.layers._validation import check_choice
-from keras_attn.layers._validation import check_positive_int
-from keras_attn.layers._validation import check_rank
-from keras_attn.layers._validation import check_same_batch
+from keras_attn._validation import check_choice
+from keras_attn._validation import check_positive_int
+from keras_attn._validation import check_rank
+from keras_attn._validation import check_same_batch
 from keras_attn.layers.base_attention import BaseAttention
 
 ATTENTION_ORDERS = ("bahdanau", "luong")

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_attn.layers._validation import check_positive_int
+from keras_attn._validation import check_positive_int
 from keras_attn.layers.base_attention import BaseAttention
 
 

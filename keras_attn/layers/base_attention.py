@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
-from keras_attn.layers._validation import check_feature_dim
-from keras_attn.layers._validation import check_rank
-from keras_attn.layers._validation import check_same_batch
+from keras_attn._validation import check_feature_dim
+from keras_attn._validation import check_rank
+from keras_attn._validation import check_same_batch
 
 
 class BaseAttention(keras.layers.Layer):

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from keras_attn.layers._validation import check_choice
-from keras_attn.layers._validation import check_positive_int
+from keras_attn._validation import check_choice
+from keras_attn._validation import check_positive_int
 from keras_attn.layers.base_attention import BaseAttention
 
 SCORE_MODES = ("dot", "general", "concat")

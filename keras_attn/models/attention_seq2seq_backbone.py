@@ -5,12 +5,12 @@ import keras
 import keras_hub
 from keras import ops
 
+from keras_attn._validation import check_choice
+from keras_attn._validation import check_positive_int
 from keras_attn.layers import AttentionDecoder
 from keras_attn.layers import AttentionDecoderCell
 from keras_attn.layers import BahdanauAttention
 from keras_attn.layers import LuongAttention
-from keras_attn.layers._validation import check_choice
-from keras_attn.layers._validation import check_positive_int
 
 ATTENTION_TYPES = ("bahdanau", "luong-dot", "luong-general", "luong-concat", None)
 CELL_TYPES = ("gru", "lstm")

@@ -4,7 +4,7 @@ import keras
 import keras_hub
 from keras_hub.layers import StartEndPacker
 
-from keras_attn.layers._validation import check_positive_int
+from keras_attn._validation import check_positive_int
 from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbone
 from keras_attn.models.attention_seq2seq_tokenizer import AttentionSeq2SeqTokenizer
 

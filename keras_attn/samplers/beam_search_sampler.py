@@ -5,7 +5,7 @@ import keras_hub
 from keras import ops
 from keras import tree
 
-from keras_attn.layers._validation import check_positive_int
+from keras_attn._validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
