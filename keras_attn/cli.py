@@ -325,8 +325,16 @@ def _generate(args):
 
 
 def _export(args):
+    import keras
+
     from keras_attn.export import export_saved_model
 
+    if keras.backend.backend() != "tensorflow":
+        raise UsageError(
+            "keras-attn export: error: exporting a SavedModel needs the TensorFlow "
+            f"backend; this process runs {keras.backend.backend()!r}. Run it with "
+            "KERAS_BACKEND=tensorflow."
+        )
     lm = _load_model(args.model)
     export_saved_model(
         lm,

@@ -209,7 +209,7 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         if self.preprocessor is None:
             raise ValueError("This method needs a preprocessor to read text.")
         _check_texts(sources)
-        _check_texts(outputs)
+        _check_texts(outputs, allow_empty=True)  # a model may output nothing
         if len(sources) != len(outputs):
             raise ValueError(
                 "`sources` and `outputs` must have the same length. Received: "
@@ -349,7 +349,7 @@ def check_preset_directory(preset, load_weights=True):
                 raise ValueError(f"{path} is not valid JSON: {error}") from None
 
 
-def _check_texts(inputs):
+def _check_texts(inputs, allow_empty=False):
     import tensorflow as tf
 
     if isinstance(inputs, tf.data.Dataset):
@@ -368,7 +368,7 @@ def _check_texts(inputs):
                 f"`inputs[{i}]` must be a string. Received: {text!r} of type "
                 f"{type(text).__name__}"
             )
-        if not text.strip():
+        if not allow_empty and not text.strip():
             raise ValueError(f"`inputs[{i}]` is empty. Received: {text!r}")
 
 

@@ -217,3 +217,10 @@ def test_from_preset_names_what_is_missing_or_corrupt(tmp_path, damage, message)
                 file.write("{not json")
     with pytest.raises((FileNotFoundError, ValueError), match=message):
         AttentionSeq2SeqLM.from_preset(path)
+
+
+def test_alignment_accepts_an_empty_output():
+    lm = make_lm(hidden_dim=16)
+    pair = lm.alignment(["alpha beta"], [""])[0]
+    assert pair["output_tokens"] == ["[END]"]
+    assert pair["weights"].shape == (1, len(pair["source_tokens"]))
