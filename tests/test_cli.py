@@ -169,7 +169,7 @@ def test_generate_prints_outputs_and_plots_the_alignment(trained_dir, tmp_path):
         "generate", out, "alpha beta", "gamma delta eta", "--beam", "3", "--plot", plot
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(result.stdout.strip().splitlines()) == 2
+    assert len(result.stdout.splitlines()) == 2  # one line an output, maybe empty
     for path in (tmp_path / "alignment-1.png", tmp_path / "alignment-2.png"):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
