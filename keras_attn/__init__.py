@@ -3,6 +3,7 @@
 from keras_attn import data
 from keras_attn import export
 from keras_attn import layers
+from keras_attn import losses
 from keras_attn import metrics
 from keras_attn import models
 from keras_attn import samplers
@@ -13,6 +14,7 @@ __all__ = [
     "data",
     "export",
     "layers",
+    "losses",
     "metrics",
     "models",
     "samplers",

@@ -134,6 +134,7 @@ def _train_options(args):
         "batch_size": args.batch_size,
         "epochs": args.epochs or 10,
         "learning_rate": args.learning_rate,
+        "label_smoothing": args.label_smoothing,
         "valid_samples": args.valid_samples,
         "seed": args.seed,
     }
@@ -225,6 +226,7 @@ def _train(args):
     lm.compile(
         optimizer=keras.optimizers.Adam(options["learning_rate"], clipnorm=1.0),
         sampler="greedy",
+        label_smoothing=options.get("label_smoothing", 0.0),
     )
     if args.resume:
         run.restore_optimizer(lm)
@@ -436,6 +438,7 @@ def build_parser():
     fitting.add_argument("--batch-size", type=_positive, default=64)
     fitting.add_argument("--epochs", type=_positive, help="default 10")
     fitting.add_argument("--learning-rate", type=float, default=1e-3)
+    fitting.add_argument("--label-smoothing", type=float, default=0.0)
     fitting.add_argument(
         "--valid-samples", type=int, default=200, help="pairs scored each epoch"
     )

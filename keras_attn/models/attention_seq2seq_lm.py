@@ -6,6 +6,7 @@ import keras
 import keras_hub
 from keras import ops
 
+from keras_attn.losses import SmoothedSparseCategoricalCrossentropy
 from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbone
 from keras_attn.models.attention_seq2seq_preprocessor import (
     AttentionSeq2SeqPreprocessor,
@@ -80,13 +81,15 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         *,
         weighted_metrics="auto",
         sampler="greedy",
+        label_smoothing=0.0,
         **kwargs,
     ):
         """Configures training and generation.
 
         Defaults: Adam (learning rate 1e-3, gradient norm clipped at 1, as
         RNN training wants), sparse cross-entropy on the logits weighted by
-        the target padding mask, and masked token accuracy; greedy decoding.
+        the target padding mask (with `label_smoothing`, the smoothed form),
+        and masked token accuracy; greedy decoding.
 
         Args:
             optimizer, loss, weighted_metrics: as `keras.Model.compile`, with
@@ -95,8 +98,11 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 `BeamSearchSampler` with 5 beams and GNMT's length penalty),
                 `"top_k"`, `"top_p"`, `"random"`, `"contrastive"`, or a
                 `keras_hub.samplers.Sampler` instance.
+            label_smoothing: float in [0, 1), for the default loss.
             **kwargs: passed to `keras.Model.compile`.
         """
+        if loss == "auto" and label_smoothing:
+            loss = SmoothedSparseCategoricalCrossentropy(label_smoothing)
         if isinstance(sampler, str):
             if sampler not in SAMPLERS:
                 raise ValueError(

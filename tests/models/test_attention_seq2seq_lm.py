@@ -224,3 +224,14 @@ def test_alignment_accepts_an_empty_output():
     pair = lm.alignment(["alpha beta"], [""])[0]
     assert pair["output_tokens"] == ["[END]"]
     assert pair["weights"].shape == (1, len(pair["source_tokens"]))
+
+
+def test_label_smoothing_compiles_the_smoothed_loss():
+    lm = make_lm(hidden_dim=16)
+    lm.compile(label_smoothing=0.1)
+    assert lm.loss.label_smoothing == 0.1
+    sources, targets = reversal_pairs(64, seed=0)
+    history = lm.fit(
+        {"encoder_text": sources, "decoder_text": targets}, epochs=1, verbose=0
+    )
+    assert np.isfinite(history.history["loss"][0])
