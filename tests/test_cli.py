@@ -275,3 +275,20 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
     assert state["epochs_done"] == 6
     assert [h["epoch"] for h in state["history"]] == [1, 2, 3, 4, 5, 6]
     assert state["history"][-1]["loss"] <= killed["history"][0]["loss"]
+
+
+def test_fine_tuning_from_a_model_keeps_its_tokenizer(trained_dir, tmp_path):
+    _, base = trained_dir
+    write_tsv(tmp_path / "new.tsv", 80, seed=5)
+    out = tmp_path / "tuned"
+    result = command(
+        "train", "--task", "translation", "--data", tmp_path / "new.tsv",
+        "--source", "1", "--target", "0", "--from", base, "--out", out,
+        "--epochs", "1", "--valid-samples", "10",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    vocabulary = "assets/tokenizer/vocabulary.txt"
+    assert (out / vocabulary).read_text() == (base / vocabulary).read_text()
+    assert (out / "model.weights.h5").read_bytes() != (
+        base / "model.weights.h5"
+    ).read_bytes()
