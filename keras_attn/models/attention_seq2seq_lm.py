@@ -101,6 +101,7 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             label_smoothing: float in [0, 1), for the default loss.
             **kwargs: passed to `keras.Model.compile`.
         """
+        self._beam_functions = _BeamFunctions()
         if loss == "auto" and label_smoothing:
             loss = SmoothedSparseCategoricalCrossentropy(label_smoothing)
         if isinstance(sampler, str):
@@ -186,12 +187,18 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             A string, or a list of strings for a list of inputs.
         """
         if num_beams is not None:
+            # One sampler and compiled function per beam setting, kept until
+            # the next compile(): building them each call retraces the loop.
+            key = (num_beams, length_penalty)
+            cache = self._beam_functions.by_setting
+            if key not in cache:
+                cache[key] = (BeamSearchSampler(num_beams, length_penalty), None)
             compiled_sampler, compiled_function = self.sampler, self.generate_function
-            self.sampler = BeamSearchSampler(num_beams, length_penalty)
-            self.generate_function = None
+            self.sampler, self.generate_function = cache[key]
             try:
                 return self.generate(inputs, max_length, stop_token_ids, strip_prompt)
             finally:
+                cache[key] = (self.sampler, self.generate_function)
                 self.sampler, self.generate_function = (
                     compiled_sampler,
                     compiled_function,
@@ -317,6 +324,17 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                     f"{limit}, so the last {length - limit} tokens are dropped.",
                     stacklevel=3,
                 )
+
+
+class _BeamFunctions:
+    """Beam samplers and their compiled functions by `(num_beams, alpha)`.
+
+    A plain object, so TensorFlow's tracking does not try to save the
+    compiled functions with the model.
+    """
+
+    def __init__(self):
+        self.by_setting = {}
 
 
 PRESET_FILES = (
