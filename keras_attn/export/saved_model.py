@@ -6,6 +6,7 @@ import os
 import keras
 
 from keras_attn.models.attention_seq2seq_lm import AttentionSeq2SeqLM
+from keras_attn.models.join_punctuation import join_punctuation
 from keras_attn.samplers import BeamSearchSampler
 
 
@@ -97,9 +98,10 @@ def export_saved_model(
         keep = generated["decoder_padding_mask"]
         for special in (pad, start, end):
             keep = keep & (token_ids != special)
-        return {
-            "outputs": tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))
-        }
+        texts = tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+        if preprocessor.join_punctuation:
+            texts = join_punctuation(texts)
+        return {"outputs": texts}
 
     archive = keras.export.ExportArchive()
     archive.track(lm)

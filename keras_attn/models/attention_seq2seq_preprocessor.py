@@ -3,10 +3,17 @@
 import keras
 import keras_hub
 from keras_hub.layers import StartEndPacker
+from keras_hub.src.utils.tensor_utils import convert_preprocessing_outputs
+from keras_hub.src.utils.tensor_utils import preprocessing_function
 
 from keras_attn._validation import check_positive_int
 from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbone
 from keras_attn.models.attention_seq2seq_tokenizer import AttentionSeq2SeqTokenizer
+from keras_attn.models.join_punctuation import join_punctuation
+
+# Trimmed lengths are rounded up to a multiple of this, so that a backend
+# that compiles per shape (JAX) sees a handful of shapes, not one per length.
+TRIM_MULTIPLE = 8
 
 SPECIAL_TOKENS = {"pad": "[PAD]", "start": "[START]", "end": "[END]"}
 
@@ -20,7 +27,9 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
     and the target as `[START] ... [END]` to `decoder_sequence_length + 1`;
     the decoder input is the target without its last token and the label is
     the target shifted left, weighted by its padding mask. Longer texts are
-    truncated (keeping the end token).
+    truncated (keeping the end token). With `trim_padding` (the default)
+    each batch is then cut to its longest row, rounded up to a multiple of 8,
+    so short sentences do not pay for the longest one the model allows.
 
     The tokenizer may be an `AttentionSeq2SeqTokenizer` or any keras-hub
     `WordPieceTokenizer` whose vocabulary holds `[PAD]`, `[START]` and
@@ -31,6 +40,11 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         encoder_sequence_length: int, the longest source in tokens, with
             `[START]` and `[END]`.
         decoder_sequence_length: int, the longest target likewise.
+        trim_padding: bool, cut each batch to its longest row (rounded up to
+            a multiple of 8) instead of padding to the full lengths.
+        join_punctuation: bool, have `generate_postprocess` remove the
+            spaces detokenization leaves around punctuation ("Where ' s" ->
+            "Where's").
         **kwargs: passed to `keras_hub.models.Seq2SeqLMPreprocessor`.
 
     Example:
@@ -42,7 +56,7 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
     >>> x, y, sample_weight = preprocessor(
     ...     {"encoder_text": sources, "decoder_text": targets})
     >>> tuple(x["encoder_token_ids"].shape), tuple(y.shape)
-    ((2, 16), (2, 16))
+    ((2, 16), (2, 8))
     """
 
     backbone_cls = AttentionSeq2SeqBackbone
@@ -53,6 +67,8 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         tokenizer,
         encoder_sequence_length=64,
         decoder_sequence_length=64,
+        trim_padding=True,
+        join_punctuation=True,
         **kwargs,
     ):
         check_positive_int("encoder_sequence_length", encoder_sequence_length)
@@ -63,6 +79,42 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
             decoder_sequence_length=decoder_sequence_length,
             **kwargs,
         )
+        self.trim_padding = bool(trim_padding)
+        self.join_punctuation = bool(join_punctuation)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            trim_padding=self.trim_padding, join_punctuation=self.join_punctuation
+        )
+        return config
+
+    @preprocessing_function
+    def call(self, x, y=None, sample_weight=None, **kwargs):
+        outputs = super().call(x, y=y, sample_weight=sample_weight, **kwargs)
+        if not self.trim_padding:
+            return outputs
+        import tensorflow as tf
+
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(outputs)
+
+        def longest(mask):
+            count = tf.reduce_max(tf.reduce_sum(tf.cast(mask, tf.int32), axis=-1))
+            rounded = -(-count // TRIM_MULTIPLE) * TRIM_MULTIPLE
+            return tf.maximum(tf.minimum(rounded, tf.shape(mask)[-1]), 1)
+
+        source = longest(x["encoder_padding_mask"])
+        # Label weights are the decoder mask shifted left, so never longer.
+        target = longest(x["decoder_padding_mask"])
+        x = {
+            key: value[:, : source if key.startswith("encoder") else target]
+            for key, value in x.items()
+        }
+        if y is not None:
+            y = y[:, :target]
+        if sample_weight is not None:
+            sample_weight = sample_weight[:, :target]
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
     @classmethod
     def from_corpus(
@@ -74,6 +126,7 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         decoder_sequence_length=64,
         lowercase=False,
         strip_accents=False,
+        **kwargs,
     ):
         """Trains one WordPiece vocabulary on the sources and targets.
 
@@ -82,6 +135,8 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
             vocabulary_size: int, the most tokens in the joint vocabulary.
             encoder_sequence_length, decoder_sequence_length: ints.
             lowercase, strip_accents: text normalisation of the tokenizer.
+            **kwargs: other constructor arguments (`trim_padding`,
+                `join_punctuation`).
         """
         tokenizer = AttentionSeq2SeqTokenizer.from_corpus(
             list(sources) + list(targets),
@@ -93,6 +148,7 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
             tokenizer,
             encoder_sequence_length=encoder_sequence_length,
             decoder_sequence_length=decoder_sequence_length,
+            **kwargs,
         )
 
     def special_token_id(self, name):
@@ -140,4 +196,7 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         for name in SPECIAL_TOKENS:
             keep = keep & (token_ids != self.special_token_id(name))
         ragged = tf.ragged.boolean_mask(token_ids, keep)
-        return self.tokenizer.detokenize(ragged)
+        texts = self.tokenizer.detokenize(ragged)
+        if self.join_punctuation:
+            texts = convert_preprocessing_outputs(join_punctuation(texts))
+        return texts

@@ -1,5 +1,6 @@
 """Packing of (source, target) pairs for teacher forcing and generation."""
 
+import keras
 import keras_hub
 import numpy as np
 import pytest
@@ -18,7 +19,9 @@ def _preprocessor(**kwargs):
 
 
 def test_labels_are_the_decoder_input_shifted_left():
-    preprocessor = _preprocessor(encoder_sequence_length=9, decoder_sequence_length=7)
+    preprocessor = _preprocessor(
+        encoder_sequence_length=9, decoder_sequence_length=7, trim_padding=False
+    )
     x, y, weights = preprocessor(
         {"encoder_text": ["alpha beta"], "decoder_text": ["beta alpha"]}
     )
@@ -32,6 +35,57 @@ def test_labels_are_the_decoder_input_shifted_left():
     n = int(ops.convert_to_numpy(weights)[0].sum())  # target tokens + [END]
     np.testing.assert_array_equal(labels[: n - 1], decoder[1:n])
     assert labels[n - 1] == end
+
+
+def test_batches_are_trimmed_to_their_longest_row_in_multiples_of_8():
+    full = _preprocessor(
+        encoder_sequence_length=40, decoder_sequence_length=30, trim_padding=False
+    )
+    trimmed = AttentionSeq2SeqPreprocessor.from_config(
+        {**full.get_config(), "trim_padding": True}
+    )
+    trimmed.tokenizer = full.tokenizer
+    texts = {
+        "encoder_text": ["alpha", " ".join(["beta"] * 11)],  # 13 ids packed
+        "decoder_text": ["gamma", "delta epsilon"],  # [START] + 3 ids + [END]
+    }
+    x, y, weights = _numpy(full(texts))
+    tx, ty, tweights = _numpy(trimmed(texts))
+    longest = x["encoder_padding_mask"].sum(axis=1).max()
+    assert tx["encoder_token_ids"].shape == (2, 16) and longest == 13
+    assert ty.shape == (2, 8) and x["decoder_padding_mask"].sum(axis=1).max() <= 8
+    for key in tx:  # what is cut is padding only
+        width = tx[key].shape[1]
+        np.testing.assert_array_equal(tx[key], x[key][:, :width])
+        assert not x[key][:, width:].any()
+    np.testing.assert_array_equal(ty, y[:, :8])
+    np.testing.assert_array_equal(tweights, weights[:, :8])
+    assert weights[:, 8:].sum() == 0
+
+
+def test_trimming_never_goes_past_the_full_length():
+    preprocessor = _preprocessor(encoder_sequence_length=5, decoder_sequence_length=3)
+    long = " ".join(["alpha"] * 20)
+    x, y, _ = preprocessor({"encoder_text": [long], "decoder_text": [long]})
+    assert tuple(x["encoder_token_ids"].shape) == (1, 5) and tuple(y.shape) == (1, 3)
+
+
+def _numpy(outputs):
+    return keras.tree.map_structure(ops.convert_to_numpy, outputs)
+
+
+def test_generated_text_has_punctuation_joined():
+    texts = ["alpha, beta? gamma's"] * 5
+    preprocessor = AttentionSeq2SeqPreprocessor.from_corpus(
+        texts, texts, vocabulary_size=40
+    )
+    tokenizer = preprocessor.tokenizer
+    ids = tokenizer(texts[:1])
+    ids = ops.convert_to_numpy(ids.to_tensor() if hasattr(ids, "to_tensor") else ids)
+    outputs = {"decoder_token_ids": ids, "decoder_padding_mask": ids != 0}
+    assert preprocessor.generate_postprocess(outputs) == ["alpha, beta? gamma's"]
+    raw = AttentionSeq2SeqPreprocessor(tokenizer, join_punctuation=False)
+    assert raw.generate_postprocess(outputs) == ["alpha , beta ? gamma ' s"]
 
 
 def test_long_texts_are_cut_to_the_limits():
