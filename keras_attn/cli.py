@@ -15,6 +15,7 @@ import argparse
 import importlib.metadata
 import json
 import os
+import shutil
 import sys
 
 TASKS = ("translation", "summarization", "dialogue")
@@ -206,8 +207,12 @@ def _train(args):
 
     from keras_attn import metrics
     from keras_attn.training import EpochCheckpoint
+    from keras_attn.training import ProgressLog
     from keras_attn.training import TrainingRun
 
+    as_json = args.progress == "json"
+    # With --progress json, stdout carries only JSON lines; words go to stderr.
+    say = (lambda line: print(line, file=sys.stderr, flush=True)) if as_json else print
     options = _train_options(args)
     run = TrainingRun(args.out, overwrite=args.overwrite, resume=args.resume)
     if args.resume:
@@ -231,7 +236,7 @@ def _train(args):
         held = max(1, min(2000, len(sources) // 50))
         valid_sources, valid_targets = sources[-held:], targets[-held:]
         sources, targets = sources[:-held], targets[:-held]
-    print(
+    say(
         f"{options['task']}: {len(sources):,} training pairs, "
         f"{len(valid_sources):,} validation pairs"
     )
@@ -263,38 +268,61 @@ def _train(args):
 
     done = run.state["epochs_done"]
     if done >= options["epochs"]:
-        print(f"{args.out}: all {options['epochs']} epochs are done already.")
+        say(f"{args.out}: all {options['epochs']} epochs are done already.")
         return 0
     batch_size = options["batch_size"]
+    callbacks = [
+        EpochCheckpoint(
+            run,
+            score_fn=score if sample else None,
+            report=say,
+            total_epochs=options["epochs"],
+        )
+    ]
+    if as_json:
+        callbacks.append(
+            ProgressLog(
+                steps_per_epoch=-(-len(sources) // batch_size),
+                total_epochs=options["epochs"],
+            )
+        )
     try:
         lm.fit(
             _text_dataset(sources, targets, batch_size, shuffle_seed=options["seed"]),
             validation_data=_text_dataset(valid_sources, valid_targets, batch_size),
             epochs=options["epochs"],
             initial_epoch=done,
-            callbacks=[
-                EpochCheckpoint(
-                    run,
-                    score_fn=score if sample else None,
-                    total_epochs=options["epochs"],
-                )
-            ],
-            verbose=1 if sys.stdout.isatty() else 2,
+            callbacks=callbacks,
+            verbose=0 if as_json else 1 if sys.stdout.isatty() else 2,
             shuffle=False,  # the dataset is shuffled above, every epoch
         )
     except KeyboardInterrupt:
         state = run.state
-        print(
+        if as_json:
+            print(json.dumps({"event": "interrupted", **_summary(run, args.out)}))
+        say(
             f"\ninterrupted: {state['epochs_done']} finished epoch(s) are saved in "
             f"{args.out}; continue with: keras-attn train --resume --out {args.out}"
         )
         return 130
     state = run.state
-    print(
+    if as_json:
+        print(json.dumps({"event": "done", **_summary(run, args.out)}), flush=True)
+    say(
         f"done: best {metric if sample else 'loss'} {state['best_score']:.4f} at epoch "
         f"{state['best_epoch']}; model in {args.out}"
     )
     return 0
+
+
+def _summary(run, out):
+    state = run.state
+    return {
+        "out": out,
+        "epochs_done": state["epochs_done"],
+        "best_epoch": state["best_epoch"],
+        "best_score": state["best_score"],
+    }
 
 
 def _evaluate(args):
@@ -348,6 +376,28 @@ def _generate(args):
 def _export(args):
     import keras
 
+    if args.format == "preset":
+        from keras_attn.export import export_preset
+
+        lm = _load_model(args.model)
+        export_preset(lm, args.out, float16=args.float16, overwrite=args.overwrite)
+        # The run's options and history say what the model is (its task)
+        # and how it was trained; the checkpoints for resuming stay behind.
+        state_dir = os.path.join(args.model, "training")
+        for name in ("options.json", "state.json"):
+            if os.path.isfile(os.path.join(state_dir, name)):
+                os.makedirs(os.path.join(args.out, "training"), exist_ok=True)
+                shutil.copyfile(
+                    os.path.join(state_dir, name),
+                    os.path.join(args.out, "training", name),
+                )
+        size = os.path.getsize(os.path.join(args.out, "model.weights.h5"))
+        print(f"preset written to {args.out} (weights {size / 2**20:.1f} MiB)")
+        return 0
+    if args.float16:
+        raise UsageError(
+            "keras-attn export: error: --float16 applies to --format preset only"
+        )
     from keras_attn.export import export_saved_model
 
     if keras.backend.backend() != "tensorflow":
@@ -366,6 +416,17 @@ def _export(args):
     )
     print(f"SavedModel written to {args.out} (serving_default: texts -> outputs)")
     return 0
+
+
+def _demo(args):
+    try:
+        from demos.app import main as demo_main
+    except ImportError as error:
+        raise UsageError(
+            f"keras-attn demo: error: the demo app is not importable ({error}); "
+            "run it from a checkout of the repository: python -m demos.app"
+        ) from error
+    return demo_main(args.demo_args)
 
 
 # === Parser ===
@@ -462,6 +523,13 @@ def build_parser():
         "--valid-samples", type=int, default=200, help="pairs scored each epoch"
     )
     fitting.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--progress",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per line on stdout (steps, epochs, done), "
+        "the rest on stderr",
+    )
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="the task's metrics on a data file")
@@ -495,8 +563,26 @@ def build_parser():
     export.add_argument("--out", required=True)
     export.add_argument("--beam", type=_positive)
     export.add_argument("--max-length", type=_positive)
+    export.add_argument(
+        "--format",
+        choices=("saved_model", "preset"),
+        default="saved_model",
+        help="saved_model: strings in, strings out (TensorFlow); preset: a "
+        "model directory to ship (from_preset on any backend)",
+    )
+    export.add_argument(
+        "--float16", action="store_true", help="preset: store weights as float16"
+    )
     export.add_argument("--overwrite", action="store_true")
     export.set_defaults(handler=_export)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the Gradio app (options: see keras-attn demo --help)",
+        add_help=False,
+    )
+    demo.add_argument("demo_args", nargs=argparse.REMAINDER)
+    demo.set_defaults(handler=_demo)
     return parser
 
 

@@ -10,6 +10,7 @@ import time
 import zipfile
 
 import keras
+import numpy as np
 import pytest
 import sacrebleu
 
@@ -78,7 +79,7 @@ def test_info_names_the_version_and_backend():
 def test_help_lists_every_command():
     result = command("--help")
     assert result.returncode == 0
-    for name in ("train", "evaluate", "generate", "export", "info"):
+    for name in ("train", "evaluate", "generate", "export", "info", "demo"):
         assert name in result.stdout
     result = command("train", "--help")
     assert result.returncode == 0 and "--resume" in result.stdout
@@ -183,6 +184,62 @@ def test_export_writes_a_saved_model_or_says_it_needs_tensorflow(trained_dir, tm
     else:
         assert result.returncode == 2
         assert "needs the TensorFlow backend" in result.stderr
+
+
+def test_export_preset_in_float16_halves_the_weights_and_keeps_the_outputs(
+    trained_dir, tmp_path
+):
+    from keras_attn.models import AttentionSeq2SeqLM
+
+    root, out = trained_dir
+    shipped = tmp_path / "shipped"
+    result = command("export", out, "--out", shipped, "--format", "preset", "--float16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    full, half = (_array_bytes(d / "model.weights.h5") for d in (out, shipped))
+    assert half * 2 == full
+    # The run's options travel (they name the task); its checkpoints do not.
+    assert (shipped / "training" / "options.json").is_file()
+    assert not (shipped / "training" / "last").exists()
+    original = AttentionSeq2SeqLM.from_preset(str(out))
+    loaded = AttentionSeq2SeqLM.from_preset(str(shipped))
+    for a, b in zip(original.weights, loaded.weights, strict=True):
+        assert b.dtype == "float32"
+        a, b = keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        np.testing.assert_allclose(b, a.astype(np.float16), rtol=0, atol=0)
+    sources, _ = reversal_pairs(8, seed=1)
+    assert loaded.generate(sources) == original.generate(sources)
+    again = command("export", out, "--out", shipped, "--format", "preset")
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+def _array_bytes(path):
+    import h5py
+
+    sizes = []
+    with h5py.File(path, "r") as file:
+        file.visititems(lambda _, item: sizes.append(getattr(item, "nbytes", 0)))
+    return sum(sizes)
+
+
+def test_progress_json_writes_steps_epochs_and_done(tmp_path):
+    write_tsv(tmp_path / "train.tsv", 200, seed=0)
+    result = command(
+        "train", "--task", "translation", "--data", tmp_path / "train.tsv",
+        "--source", "1", "--target", "0", "--out", tmp_path / "m",
+        "--epochs", "2", "--progress", "json", *TINY[:-4], "--batch-size", "8",
+        "--valid-samples", "5",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    steps = [r for r in records if r["event"] == "step"]
+    epochs = [r for r in records if r["event"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2]
+    assert all("val_bleu" in r and "loss" in r for r in epochs)
+    assert steps and all(r["step"] % 10 == 0 and r["loss"] > 0 for r in steps)
+    assert steps[0]["epochs"] == 2 and steps[0]["steps"] == 25  # 196 pairs / 8
+    assert steps[-1]["time_left"] < steps[0]["time_left"]
+    assert records[-1]["event"] == "done" and records[-1]["epochs_done"] == 2
+    assert "training pairs" in result.stderr
 
 
 def test_malformed_rows_name_the_line_or_are_skipped_and_counted(tmp_path):

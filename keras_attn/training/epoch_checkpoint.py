@@ -30,7 +30,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self._started = (epoch, time.perf_counter())
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
+        # The score goes into Keras's own logs dict, so callbacks after this
+        # one (History, ProgressLog) see it too.
+        logs = logs if logs is not None else {}
         name, score = (None, None)
         if self.score_fn is not None:
             name, score = self.score_fn()
