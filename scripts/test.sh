@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh), lints, and runs the test suite once per Keras
-# backend. KERAS_BACKENDS="jax" scripts/test.sh runs a subset; extra
-# arguments go to pytest.
+# Sets up (scripts/setup.sh; Chromium for the browser test), lints, and runs
+# the test suite once per Keras backend. KERAS_BACKENDS="jax" scripts/test.sh
+# runs a subset; extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install-browser.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 export TF_CPP_MIN_LOG_LEVEL=2

@@ -113,6 +113,7 @@ def test_train_writes_a_loadable_model_and_keeps_the_best(trained_dir):
     assert state["epochs_done"] == 2 and len(state["history"]) == 2
     assert state["best_epoch"] in (1, 2)
     assert all("val_bleu" in h and "loss" in h for h in state["history"])
+    assert all(h["seconds"] > 0 for h in state["history"])  # for model cards
 
 
 def test_an_existing_output_is_never_overwritten_without_overwrite(

@@ -26,8 +26,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self._started = None
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.perf_counter()
         if self._started is None:
-            self._started = (epoch, time.perf_counter())
+            self._started = (epoch, self._epoch_started)
 
     def on_epoch_end(self, epoch, logs=None):
         # The score goes into Keras's own logs dict, so callbacks after this
@@ -37,7 +38,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if self.score_fn is not None:
             name, score = self.score_fn()
             logs[f"val_{name}"] = score
-        improved = self.run.save_epoch(self.model, epoch, logs, score=score)
+        seconds = time.perf_counter() - self._epoch_started
+        improved = self.run.save_epoch(
+            self.model, epoch, logs, score=score, seconds=seconds
+        )
         first_epoch, started = self._started
         per_epoch = (time.perf_counter() - started) / (epoch + 1 - first_epoch)
         parts = [f"epoch {epoch + 1}"]

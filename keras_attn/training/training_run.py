@@ -112,7 +112,9 @@ class TrainingRun:
         else:
             os.replace(staging, target)
 
-    def save_epoch(self, lm, epoch, logs, score=None, higher_is_better=True):
+    def save_epoch(
+        self, lm, epoch, logs, score=None, higher_is_better=True, seconds=None
+    ):
         """Saves the model after `epoch` (0-based) and updates the state.
 
         Args:
@@ -122,6 +124,8 @@ class TrainingRun:
             score: float, the validation score the best model is chosen by
                 (`None`: the validation loss, else the training loss).
             higher_is_better: bool, the direction of `score`.
+            seconds: float, how long the epoch took (training and scoring),
+                kept in the history so a model card can report it.
 
         Returns:
             True when this epoch is the best so far.
@@ -145,6 +149,8 @@ class TrainingRun:
             state["best_score"], state["best_epoch"] = float(score), epoch + 1
         record = {k: float(v) for k, v in logs.items()}
         record.update({"epoch": epoch + 1, "score": float(score), "time": time.time()})
+        if seconds is not None:
+            record["seconds"] = round(float(seconds), 1)
         state["history"].append(record)
         state["epochs_done"] = epoch + 1
         self._write_json("state.json", state)
