@@ -133,15 +133,25 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         # Generation starts after the [START] the preprocessor put first.
         index = ops.min(ops.sum(ops.cast(decoder_padding_mask, "int32"), axis=-1))
 
+        # The source side (memory, mask, keys) never changes while decoding.
+        # A beam sampler reorders every cache leaf at every step, so only the
+        # states go in the cache; the source side is expanded to the
+        # sampler's rows once, outside the loop.
+        keys = keys if keys is not None else memory
+        rows = _rows_per_input(self.sampler)
+        if rows > 1:
+            memory, memory_mask, keys = (
+                ops.repeat(x, rows, axis=0) for x in (memory, memory_mask, keys)
+            )
+
         def next(prompt, cache, index):
-            states, memory, memory_mask, keys = cache
             token = ops.take(prompt, index - 1, axis=1)
             logits, states, _ = backbone.decode_step(
-                token, states, memory, memory_mask, keys
+                token, cache, memory, memory_mask, keys
             )
-            return logits, None, (states, memory, memory_mask, keys)
+            return logits, None, states
 
-        cache = (states, memory, memory_mask, keys if keys is not None else memory)
+        cache = states
         decoder_token_ids = self.sampler(
             next=next,
             prompt=decoder_token_ids,
@@ -394,6 +404,15 @@ def _check_texts(inputs, allow_empty=False):
             )
         if not allow_empty and not text.strip():
             raise ValueError(f"`inputs[{i}]` is empty. Received: {text!r}")
+
+
+def _rows_per_input(sampler):
+    """How many rows a sampler decodes per input (its cache expansion)."""
+    if isinstance(sampler, BeamSearchSampler):
+        return sampler.num_beams + 1
+    if isinstance(sampler, keras_hub.samplers.BeamSampler):
+        return sampler.num_beams
+    return 1
 
 
 def _mask_after_stop(token_ids, prompt_mask, stop_token_ids):

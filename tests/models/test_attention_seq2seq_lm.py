@@ -5,6 +5,7 @@ and reloads, and bad inputs are named."""
 import os
 
 import keras
+import keras_hub
 import numpy as np
 import pytest
 
@@ -69,6 +70,20 @@ def test_learns_to_reverse_words_with_greedy_and_beam_search(trained):
     assert exact_match(beam, expected) >= 0.95, beam[:5]
     # The sampler chosen at compile time is back after a beam call.
     assert lm.sampler.__class__.__name__ == "GreedySampler"
+
+
+def test_keras_hubs_beam_sampler_decodes_each_row_from_its_own_source(trained):
+    # The source side is expanded to the sampler's rows outside the loop;
+    # a wrong row order would decode one input from another's source.
+    lm, (sources, expected) = trained
+    lm.compile(sampler=keras_hub.samplers.BeamSampler(num_beams=3))
+    try:
+        beam = lm.generate(sources[:16], max_length=MAX_LENGTH)
+    finally:
+        lm.compile(
+            optimizer=keras.optimizers.Adam(5e-3, clipnorm=1.0), sampler="greedy"
+        )
+    assert exact_match(beam, expected[:16]) >= 0.9, beam[:5]
 
 
 def test_beam_search_never_scores_below_greedy(trained):
