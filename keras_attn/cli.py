@@ -130,6 +130,7 @@ def _train_options(args):
         "encoder_layers": args.encoder_layers,
         "dropout": args.dropout,
         "vocabulary_size": args.vocabulary_size,
+        "lowercase": args.lowercase,
         "source_length": args.source_length,
         "target_length": args.target_length,
         "batch_size": args.batch_size,
@@ -153,6 +154,7 @@ def _build_model(options, sources, targets):
         sources,
         targets,
         vocabulary_size=options["vocabulary_size"],
+        lowercase=options.get("lowercase", False),
         encoder_sequence_length=options["source_length"],
         decoder_sequence_length=options["target_length"],
     )
@@ -512,6 +514,11 @@ def build_parser():
     model.add_argument("--encoder-layers", type=_positive, default=1)
     model.add_argument("--dropout", type=float, default=0.2)
     model.add_argument("--vocabulary-size", type=_positive, default=8000)
+    model.add_argument(
+        "--lowercase",
+        action="store_true",
+        help="lowercase texts before tokenizing (outputs are lowercase)",
+    )
     model.add_argument("--source-length", type=_positive, default=40, help="tokens")
     model.add_argument("--target-length", type=_positive, default=40, help="tokens")
     fitting = train.add_argument_group("training")

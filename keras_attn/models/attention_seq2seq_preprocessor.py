@@ -84,8 +84,12 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
 
     def get_config(self):
         config = super().get_config()
+        # keras-hub's Seq2SeqLMPreprocessor does not save its lengths.
         config.update(
-            trim_padding=self.trim_padding, join_punctuation=self.join_punctuation
+            encoder_sequence_length=self.encoder_sequence_length,
+            decoder_sequence_length=self.decoder_sequence_length,
+            trim_padding=self.trim_padding,
+            join_punctuation=self.join_punctuation,
         )
         return config
 

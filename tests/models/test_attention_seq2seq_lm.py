@@ -123,6 +123,9 @@ def test_preset_and_keras_file_round_trips_generate_the_same(trained, tmp_path):
     lm.save_to_preset(os.path.join(tmp_path, "preset"))
     loaded = AttentionSeq2SeqLM.from_preset(os.path.join(tmp_path, "preset"))
     loaded.compile(sampler="greedy")
+    for name in ("encoder_sequence_length", "decoder_sequence_length"):
+        # keras-hub's base preprocessor leaves these out of its config.
+        assert getattr(loaded.preprocessor, name) == MAX_LENGTH
     assert loaded.generate(sources[:8], max_length=MAX_LENGTH) == expected
     lm.save(os.path.join(tmp_path, "model.keras"))
     reloaded = keras.saving.load_model(

@@ -1,0 +1,102 @@
+"""The demo's own checks, without a running app: model names, uploads,
+decoding settings, an empty models directory, the command line."""
+
+import os
+import zipfile
+
+import pytest
+
+from demos.decoding import Decoding
+from demos.errors import DemoError
+from demos.safety import check_text
+from demos.safety import check_upload
+from demos.safety import new_model_path
+from demos.safety import parse_columns
+from demos.serving import ModelRegistry
+from tests.demos.conftest import only_tensorflow
+
+pytestmark = only_tensorflow
+
+
+def test_a_task_without_a_model_gets_a_clear_message(tmp_path):
+    registry = ModelRegistry(tmp_path)
+    assert registry.all_names() == {
+        "translation": [],
+        "summarization": [],
+        "dialogue": [],
+    }
+    with pytest.raises(DemoError, match="No summarization .* model yet") as error:
+        registry.model("summarization", None)
+    assert "Train" in str(error.value)
+    (tmp_path / "translation" / "half-written").mkdir(parents=True)
+    assert registry.names("translation") == []  # no config.json: not a model
+
+
+@pytest.mark.parametrize(
+    "name", ["..", "../x", "a/b", "/abs", ".hidden", "a" * 65, "", "trailing.", "é"]
+)
+def test_bad_model_names_are_refused(tmp_path, name):
+    with pytest.raises(DemoError, match="not a valid model name"):
+        new_model_path(tmp_path, "translation", name)
+
+
+def test_an_existing_name_or_link_is_never_reused(tmp_path):
+    task_dir = tmp_path / "translation"
+    (task_dir / "mine").mkdir(parents=True)
+    (task_dir / "link").symlink_to(tmp_path / "elsewhere")  # dangling
+    for name in ("mine", "link"):
+        with pytest.raises(DemoError, match="exists already"):
+            new_model_path(tmp_path, "translation", name)
+    path = new_model_path(tmp_path, "translation", "new-model_1.2")
+    assert path == (task_dir / "new-model_1.2").resolve()
+
+
+def test_uploads_are_checked_by_type_size_and_expansion(tmp_path):
+    good = tmp_path / "pairs.TSV"
+    good.write_text("a\tb\n")
+    assert check_upload(good, 100) == ".tsv"
+    with pytest.raises(DemoError, match="the limit is"):
+        check_upload(good, 2)
+    for name, message in [("x.exe", "upload a .tsv"), ("empty.csv", "is empty")]:
+        (tmp_path / name).write_bytes(b"MZ" if name == "x.exe" else b"")
+        with pytest.raises(DemoError, match=message):
+            check_upload(tmp_path / name, 100)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("spa.txt", "a" * 2_000_000)
+    with pytest.raises(DemoError, match="expands to"):
+        check_upload(bomb, os.path.getsize(bomb) + 1000)
+    (tmp_path / "fake.zip").write_text("not a zip")
+    with pytest.raises(DemoError, match="not a valid zip"):
+        check_upload(tmp_path / "fake.zip", 100)
+
+
+def test_text_columns_and_decoding_checks():
+    assert check_text("  hola  ", 10) == "hola"
+    with pytest.raises(DemoError, match="at most 3 characters"):
+        check_text("hola", 3)
+    assert parse_columns(" body , subject ") == ("body", "subject")
+    assert parse_columns("") is None
+    with pytest.raises(DemoError, match="two indices or names"):
+        parse_columns("1;rm -rf /")
+    # Settings that do not apply share one cache key.
+    assert Decoding("greedy", 5, 0.3, 0.2) == Decoding()
+    assert Decoding.from_ui("sampling (top-p)", 4, 0.8000001, 0.9) == Decoding(
+        "sample", 0, 0.8, 0.9
+    )
+    for bad in [("beam", 1), ("beam", 99), ("sample", 4, 0.0), ("nucleus",)]:
+        with pytest.raises(DemoError):
+            Decoding(*bad)
+
+
+def test_the_command_line_is_safe_by_default():
+    from demos.app import DEFAULT_MODELS_DIR
+    from demos.app import build_parser
+
+    args = build_parser().parse_args([])
+    assert args.host == "127.0.0.1" and args.port == 7860 and not args.share
+    assert args.models_dir == DEFAULT_MODELS_DIR
+    assert DEFAULT_MODELS_DIR.name == "saved_models"
+    assert (DEFAULT_MODELS_DIR.parent / "demos" / "app.py").is_file()  # the repo
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--max-upload-mb", "0"])

@@ -1,0 +1,48 @@
+"""Every model shipped in `saved_models/<task>/` loads and answers every
+example the app shows.
+
+Until the shipped models land, a task without one is skipped; with
+`KERAS_ATTN_REQUIRE_SHIPPED=1` it fails instead.
+"""
+
+import os
+
+import pytest
+
+from demos.decoding import Decoding
+from demos.examples import EXAMPLES
+from demos.serving import ModelRegistry
+from demos.serving import render_heatmap
+from tests.demos.conftest import SHIPPED_DIR
+from tests.demos.conftest import TASKS
+from tests.demos.conftest import only_tensorflow
+from tests.demos.conftest import shipped_models
+
+pytestmark = only_tensorflow
+
+REQUIRE = os.environ.get("KERAS_ATTN_REQUIRE_SHIPPED") == "1"
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_shipped_model_answers_the_app_examples(task):
+    models = shipped_models(task)
+    if not models:
+        message = (
+            f"no shipped {task} model: {SHIPPED_DIR / task}/ has no model "
+            "directory (one with a config.json)"
+        )
+        if REQUIRE:
+            pytest.fail(f"{message}, and KERAS_ATTN_REQUIRE_SHIPPED=1 requires one")
+        pytest.skip(message)
+    registry = ModelRegistry(SHIPPED_DIR)
+    listed = registry.names(task)
+    for path in models:
+        assert path.name in listed, f"the app does not list {path}"
+        model = registry.model(task, path.name)
+        for example in EXAMPLES[task]:
+            source = model.dialogue_source([example]) if task == "dialogue" else example
+            output = model.generate(source, Decoding())
+            assert output.strip(), f"{path.name}: empty output for {example!r}"
+        if model.has_attention:
+            image = render_heatmap(model.alignment(source, output), title=example)
+            assert image.width > 100 and image.height > 100
