@@ -382,6 +382,15 @@ def _export(args):
         from keras_attn.export import export_preset
 
         lm = _load_model(args.model)
+        options_path = os.path.join(args.model, "training", "options.json")
+        if os.path.isfile(options_path):
+            # Presets saved before the preprocessor kept its lengths load
+            # with the defaults; the run's options hold the trained ones.
+            with open(options_path, encoding="utf-8") as file:
+                options = json.load(file)
+            preprocessor = lm.preprocessor
+            preprocessor.encoder_sequence_length = options["source_length"]
+            preprocessor.decoder_sequence_length = options["target_length"]
         export_preset(lm, args.out, float16=args.float16, overwrite=args.overwrite)
         # The run's options and history say what the model is (its task)
         # and how it was trained; the checkpoints for resuming stay behind.
@@ -594,7 +603,12 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv[:1] == ["demo"]:
+            # The app parses its own options (argparse's REMAINDER would
+            # refuse `demo --port 8000`).
+            return _demo(argparse.Namespace(demo_args=argv[1:]))
         parser = build_parser()
         args = parser.parse_args(argv)
         if getattr(args, "handler", None) is None:

@@ -207,6 +207,8 @@ def test_export_preset_in_float16_halves_the_weights_and_keeps_the_outputs(
         assert b.dtype == "float32"
         a, b = keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
         np.testing.assert_allclose(b, a.astype(np.float16), rtol=0, atol=0)
+    assert loaded.preprocessor.encoder_sequence_length == 10  # TINY's lengths
+    assert loaded.preprocessor.decoder_sequence_length == 10
     sources, _ = reversal_pairs(8, seed=1)
     assert loaded.generate(sources) == original.generate(sources)
     again = command("export", out, "--out", shipped, "--format", "preset")

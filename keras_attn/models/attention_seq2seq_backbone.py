@@ -140,7 +140,12 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         rnn_layer = keras.layers.GRU if cell == "gru" else keras.layers.LSTM
         self.encoder_layers = [
             keras.layers.Bidirectional(
-                rnn_layer(hidden_dim // 2, return_sequences=True, return_state=True),
+                rnn_layer(
+                    hidden_dim // 2,
+                    return_sequences=True,
+                    return_state=True,
+                    dtype=dtype,
+                ),
                 dtype=dtype,
                 name=f"encoder_{i}",
             )

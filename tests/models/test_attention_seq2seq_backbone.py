@@ -137,3 +137,24 @@ def test_mixed_precision_logits_are_finite():
     backbone = _backbone()
     logits = backbone(_inputs())["logits"]
     assert np.all(np.isfinite(to_numpy(ops.cast(logits, "float32"))))
+
+
+def test_a_dtype_argument_reaches_every_layer_including_the_encoder_rnn():
+    # Without a global policy: the layers must take the argument itself, or
+    # the encoder runs in float32 while the decoder loop runs in bfloat16.
+    backbone = _backbone(dtype="mixed_bfloat16")
+    layers = backbone._flatten_layers()
+    policies = {
+        layer.dtype_policy.name
+        for layer in layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    }
+    assert policies == {"mixed_bfloat16"}, policies
+    memory, _, keys, states = backbone.encode(
+        ops.ones((2, 6), "int32"), ops.ones((2, 6), "bool")
+    )
+    logits, new_states, _ = backbone.decode_step(
+        ops.ones((2,), "int32"), states, memory, ops.ones((2, 6), "bool"), keys
+    )
+    assert [s.dtype for s in new_states] == [s.dtype for s in states]
+    assert np.all(np.isfinite(to_numpy(ops.cast(logits, "float32"))))

@@ -1,0 +1,179 @@
+"""The models the app serves: listing, loading, describing, heatmaps."""
+
+import collections
+import io
+import threading
+from pathlib import Path
+
+from demos.errors import DemoError
+from demos.loaded_model import LoadedModel
+from demos.loaded_model import read_json
+from demos.safety import MODEL_NAME
+from keras_attn.cli import TASKS
+from keras_attn.metrics import TASK_METRICS
+
+TASK_TITLES = {
+    "translation": "translation (Spanish → English)",
+    "summarization": "summarization (email → subject line)",
+    "dialogue": "dialogue (chat)",
+}
+# Rendering with matplotlib's pyplot is not thread-safe.
+_PLOT_LOCK = threading.Lock()
+
+
+class ModelRegistry:
+    """The models in `<models_dir>/<task>/<name>/` and a cache of loaded ones.
+
+    A model is a subdirectory with a `config.json` (a keras-hub preset, as
+    `keras-attn train` writes). Names come from the directory listing, so a
+    request can only pick a listed model: a name is never joined into a
+    path before it is found in the listing.
+
+    Args:
+        models_dir: the directory holding one subdirectory per task.
+        max_loaded: how many models stay loaded (least recently used go).
+    """
+
+    def __init__(self, models_dir, max_loaded=6):
+        self.models_dir = Path(models_dir).resolve()
+        self.max_loaded = max_loaded
+        self._loaded = collections.OrderedDict()  # (task, name) -> (stamp, model)
+        self._lock = threading.Lock()
+        self._loading = {}  # (task, name) -> the lock its loading holds
+        self._hidden = set()  # (task, name) of models being trained
+
+    # === Listing ===
+    def task_dir(self, task):
+        if task not in TASKS:
+            raise DemoError(f"Unknown task {task!r}: choose one of {TASKS}.")
+        return self.models_dir / task
+
+    def names(self, task):
+        """The names of the task's models, sorted."""
+        directory = self.task_dir(task)
+        if not directory.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in directory.iterdir()
+            if MODEL_NAME.fullmatch(entry.name)
+            and (entry / "config.json").is_file()
+            and (entry / "model.weights.h5").is_file()
+            and (task, entry.name) not in self._hidden
+        )
+
+    def all_names(self):
+        """`{task: [names]}` for every task."""
+        return {task: self.names(task) for task in TASKS}
+
+    def hide(self, task, name, hidden=True):
+        """Leaves a model out of the listing (while it is being trained)."""
+        if hidden:
+            self._hidden.add((task, name))
+        else:
+            self._hidden.discard((task, name))
+
+    def no_model_message(self, task):
+        return (
+            f"No {TASK_TITLES[task]} model yet: put one in "
+            f"`{self.task_dir(task)}/<name>/` (a directory written by "
+            "`keras-attn train`), or train one in the **Train** tab."
+        )
+
+    def path(self, task, name):
+        """The directory of a listed model; a clear error otherwise."""
+        names = self.names(task)
+        if not names:
+            raise DemoError(self.no_model_message(task))
+        if not name:
+            raise DemoError(f"Choose a {task} model: one of {names}.")
+        if name not in names:
+            raise DemoError(f"There is no {task} model named {name!r}: one of {names}.")
+        return self.task_dir(task) / name
+
+    def describe(self, task, name):
+        """One line about a model: architecture, epochs, best score."""
+        path = self.path(task, name)
+        config = read_json(path / "config.json").get("config", {})
+        state = read_json(path / "training" / "state.json")
+        options = read_json(path / "training" / "options.json")
+        attention = config.get("attention")
+        parts = [
+            f"**{name}**",
+            f"{attention} attention" if attention else "no attention (baseline)",
+            f"{str(config.get('cell', '?')).upper()} {config.get('hidden_dim', '?')}",
+        ]
+        if state.get("epochs_done"):
+            parts.append(f"{state['epochs_done']} epoch(s)")
+        # The validation score the CLI keeps the best epoch by.
+        metric = f"val_{TASK_METRICS[task][0]}"
+        best = [
+            h
+            for h in state.get("history") or []
+            if isinstance(h, dict) and h.get("epoch") == state.get("best_epoch")
+        ]
+        if best and isinstance(best[0].get(metric), int | float):
+            parts.append(f"best {metric} {best[0][metric]:.1f}")
+        if options.get("from"):
+            parts.append(f"fine-tuned from {Path(options['from']).name}")
+        return " · ".join(parts)
+
+    # === Loading ===
+    def model(self, task, name):
+        """The loaded model `name` of `task`, loading it on first use.
+
+        A model whose weights changed on disk since it was loaded is loaded
+        again.
+        """
+        path = self.path(task, name)
+        key = (task, name)
+        stamp = (path / "model.weights.h5").stat().st_mtime_ns
+        with self._lock:
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # one load per model at a time
+            with self._lock:
+                cached = self._loaded.get(key)
+                if cached and cached[0] == stamp:
+                    self._loaded.move_to_end(key)
+                    return cached[1]
+            try:
+                model = LoadedModel(path, task)
+            except (OSError, ValueError) as error:
+                raise DemoError(f"Could not load the model {name!r}: {error}") from None
+            with self._lock:
+                self._loaded[key] = (stamp, model)
+                self._loaded.move_to_end(key)
+                while len(self._loaded) > self.max_loaded:
+                    self._loaded.popitem(last=False)
+            return model
+
+
+def render_heatmap(pair, title=None):
+    """The alignment `pair` drawn by `keras_attn.plotting.plot_alignment`,
+    as a PIL image (source tokens across, output tokens down)."""
+    from matplotlib import pyplot
+    from PIL import Image
+
+    from keras_attn.plotting import plot_alignment
+
+    # A "$" pair would start matplotlib's math mode: show it as it is.
+    pair = {
+        **pair,
+        "source_tokens": [_literal(t) for t in pair["source_tokens"]],
+        "output_tokens": [_literal(t) for t in pair["output_tokens"]],
+    }
+    with _PLOT_LOCK:
+        figure = plot_alignment(pair, title=_literal(title) if title else None)
+        buffer = io.BytesIO()
+        try:
+            figure.savefig(buffer, format="png")
+        finally:
+            pyplot.close(figure)
+    buffer.seek(0)
+    image = Image.open(buffer)
+    image.load()
+    return image
+
+
+def _literal(text):
+    return text.replace("$", r"\$")
