@@ -26,7 +26,10 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
     (`"greedy"`, `"top_k"`, `"top_p"`, `"random"` or a
     `keras_hub.samplers.Sampler`). The encoder runs once per batch and the
     attention keys once per source; the decoding loop is compiled
-    (`tf.function` with XLA on TensorFlow, `jax.jit` on JAX).
+    (`tf.function` on TensorFlow, with XLA when the model's `jit_compile`
+    is on, which Keras leaves off on a CPU; `jax.jit` on JAX). The source is
+    cut to the batch's longest input (rounded up to a multiple of 8), so a
+    short sentence does not pay for the longest one the model allows.
 
     Args:
         backbone: an `AttentionSeq2SeqBackbone`.

@@ -98,18 +98,11 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         outputs = super().call(x, y=y, sample_weight=sample_weight, **kwargs)
         if not self.trim_padding:
             return outputs
-        import tensorflow as tf
-
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(outputs)
 
-        def longest(mask):
-            count = tf.reduce_max(tf.reduce_sum(tf.cast(mask, tf.int32), axis=-1))
-            rounded = -(-count // TRIM_MULTIPLE) * TRIM_MULTIPLE
-            return tf.maximum(tf.minimum(rounded, tf.shape(mask)[-1]), 1)
-
-        source = longest(x["encoder_padding_mask"])
+        source = _trimmed_length(x["encoder_padding_mask"])
         # Label weights are the decoder mask shifted left, so never longer.
-        target = longest(x["decoder_padding_mask"])
+        target = _trimmed_length(x["decoder_padding_mask"])
         x = {
             key: value[:, : source if key.startswith("encoder") else target]
             for key, value in x.items()
@@ -119,6 +112,18 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         if sample_weight is not None:
             sample_weight = sample_weight[:, :target]
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    @preprocessing_function
+    def generate_preprocess(self, x, **kwargs):
+        """Token ids for `generate`: as keras-hub's, with the source cut to
+        the batch's longest row (with `trim_padding`); the decoder side keeps
+        its full length, the room generation has."""
+        inputs = super().generate_preprocess(x, **kwargs)
+        if self.trim_padding:
+            length = _trimmed_length(inputs["encoder_padding_mask"])
+            for key in ("encoder_token_ids", "encoder_padding_mask"):
+                inputs[key] = inputs[key][:, :length]
+        return inputs
 
     @classmethod
     def from_corpus(
@@ -204,3 +209,13 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         if self.join_punctuation:
             texts = convert_preprocessing_outputs(join_punctuation(texts))
         return texts
+
+
+def _trimmed_length(mask):
+    """The longest row of a `(batch, length)` mask, rounded up to a multiple
+    of `TRIM_MULTIPLE` and at most `length`."""
+    import tensorflow as tf
+
+    count = tf.reduce_max(tf.reduce_sum(tf.cast(mask, tf.int32), axis=-1))
+    rounded = -(-count // TRIM_MULTIPLE) * TRIM_MULTIPLE
+    return tf.maximum(tf.minimum(rounded, tf.shape(mask)[-1]), 1)

@@ -63,6 +63,23 @@ def test_batches_are_trimmed_to_their_longest_row_in_multiples_of_8():
     assert weights[:, 8:].sum() == 0
 
 
+def test_generation_inputs_cut_the_source_but_keep_the_decoders_room():
+    preprocessor = _preprocessor(encoder_sequence_length=40, decoder_sequence_length=30)
+    x = _numpy(preprocessor.generate_preprocess(["alpha beta", "gamma"]))
+    assert x["encoder_token_ids"].shape == (2, 8)  # 4 ids, rounded up to 8
+    assert x["encoder_padding_mask"].sum(axis=1).tolist() == [4, 3]
+    assert x["decoder_token_ids"].shape == (2, 30)
+    full = AttentionSeq2SeqPreprocessor.from_config(
+        {**preprocessor.get_config(), "trim_padding": False}
+    )
+    full.tokenizer = preprocessor.tokenizer
+    untrimmed = _numpy(full.generate_preprocess(["alpha beta", "gamma"]))
+    assert untrimmed["encoder_token_ids"].shape == (2, 40)
+    np.testing.assert_array_equal(
+        untrimmed["encoder_token_ids"][:, :8], x["encoder_token_ids"]
+    )
+
+
 def test_trimming_never_goes_past_the_full_length():
     preprocessor = _preprocessor(encoder_sequence_length=5, decoder_sequence_length=3)
     long = " ".join(["alpha"] * 20)
