@@ -197,7 +197,7 @@ def build_app(
             return f"Choose a model: {', '.join(names)}."
         return registry.describe(task, name)
 
-    def answer(task, text, name, decoding, title):
+    def answer(task, text, name, decoding):
         """Output, heatmap and notes for one model input."""
         model = registry.model(task, name)
         notes = []
@@ -220,7 +220,9 @@ def build_app(
                 "so there is no alignment heatmap to show."
             )
         else:
-            image = render_heatmap(pair, title=title[:60])
+            # No title: the source is on the x axis, and a title would sit
+            # under the image component's label.
+            image = render_heatmap(pair)
         header = f"{registry.describe(task, name)} · {decoding.describe()} · "
         notes.insert(0, header + f"{seconds:.2f} s")
         return output, image, "\n\n".join(notes)
@@ -230,17 +232,13 @@ def build_app(
     def translate(text, model, decoding, beams):
         """Translates Spanish text to English."""
         text = check_text(text, max_input_chars)
-        return answer(
-            "translation", text, model, Decoding.from_ui(decoding, beams), text
-        )
+        return answer("translation", text, model, Decoding.from_ui(decoding, beams))
 
     @_shows_errors
     def summarize(text, model, decoding, beams):
         """Writes a subject line for an email body."""
         text = check_text(text, max_input_chars)
-        return answer(
-            "summarization", text, model, Decoding.from_ui(decoding, beams), text
-        )
+        return answer("summarization", text, model, Decoding.from_ui(decoding, beams))
 
     @_shows_errors
     def chat(message, history, model, decoding, beams, temperature, top_p):
@@ -256,7 +254,7 @@ def build_app(
         turns = [m["content"] for m in messages if m["content"] != NO_REPLY]
         loaded = registry.model("dialogue", model)
         source = loaded.dialogue_source([*turns, message])
-        reply, image, note = answer("dialogue", source, model, settings, message)
+        reply, image, note = answer("dialogue", source, model, settings)
         messages += [
             {"role": "user", "content": message},
             {"role": "assistant", "content": reply if reply.strip() else NO_REPLY},
