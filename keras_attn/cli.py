@@ -249,6 +249,8 @@ def _train(args):
         lm = AttentionSeq2SeqLM.from_preset(run.last_checkpoint)
     else:
         lm = _build_model(options, sources, targets)
+        if not options["from"]:
+            lm.initialize_output_bias(targets)
     lm.compile(
         optimizer=keras.optimizers.Adam(options["learning_rate"], clipnorm=1.0),
         sampler="greedy",

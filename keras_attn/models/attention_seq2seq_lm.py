@@ -254,6 +254,48 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             results,
         )
 
+    def initialize_output_bias(self, targets, smoothing=1.0):
+        """Starts the output layer at the targets' unigram distribution.
+
+        Sets the bias of the output projection to `log p(token)`, the
+        frequency of each token (and of `[END]`, once per target) in
+        `targets`, with add-`smoothing` counts. A freshly initialised model
+        otherwise spends its first steps learning those frequencies, and on
+        data where the source says little about the first output tokens
+        (email subject lines) it can learn them by saturating its `tanh`
+        attentional layer into a constant vector, where it stays: the output
+        then ignores the source for good.
+
+        Args:
+            targets: list of strings, the training targets.
+            smoothing: float, added to every token's count.
+
+        Returns:
+            The bias as a NumPy array `(vocabulary,)`.
+
+        Example:
+        >>> lm.initialize_output_bias(train_targets)  # before fit
+        """
+        import numpy as np
+
+        if self.preprocessor is None:
+            raise ValueError("This method needs a preprocessor to read text.")
+        bias = self.backbone.output_projection.bias
+        if bias is None:
+            raise ValueError("The output projection has no bias to initialise.")
+        vocabulary = int(bias.shape[0])
+        token_ids = self.preprocessor.tokenizer(list(targets))
+        flat = np.concatenate(
+            [np.asarray(ids).reshape(-1) for ids in token_ids]
+            or [np.zeros((0,), "int64")]
+        ).astype("int64")
+        counts = np.bincount(flat, minlength=vocabulary)[:vocabulary].astype("float64")
+        counts[self.preprocessor.special_token_id("end")] += len(targets)
+        counts += smoothing
+        log_prior = np.log(counts / counts.sum()).astype("float32")
+        bias.assign(log_prior)
+        return log_prior
+
     def score(self, sources, outputs, length_penalty=0.0):
         """The model's log-probability of each output given its source.
 

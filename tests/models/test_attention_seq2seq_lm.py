@@ -253,3 +253,31 @@ def test_label_smoothing_compiles_the_smoothed_loss():
         {"encoder_text": sources, "decoder_text": targets}, epochs=1, verbose=0
     )
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_output_bias_starts_at_the_targets_unigram_distribution():
+    from collections import Counter
+
+    lm = make_lm(hidden_dim=16)
+    sources, targets = reversal_pairs(40, seed=3)
+    bias = lm.initialize_output_bias(targets, smoothing=1.0)
+    tokenizer = lm.preprocessor.tokenizer
+    counts = Counter()
+    for text in targets:
+        counts.update(int(i) for i in np.asarray(tokenizer(text)).reshape(-1))
+    counts[lm.preprocessor.special_token_id("end")] += len(targets)
+    vocabulary = len(bias)
+    total = sum(counts.values()) + vocabulary
+    expected = np.log([(counts[i] + 1) / total for i in range(vocabulary)])
+    np.testing.assert_allclose(bias, expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(lm.backbone.output_projection.bias), expected, 1e-5
+    )
+    # With a zero kernel the model predicts exactly that distribution: the
+    # log-likelihood of the targets is the sum of their tokens' log priors.
+    kernel = lm.backbone.output_projection.kernel
+    kernel.assign(np.zeros(kernel.shape, "float32"))
+    ids = [i for t in targets for i in np.asarray(tokenizer(t)).reshape(-1)]
+    ids += [lm.preprocessor.special_token_id("end")] * len(targets)
+    total = np.sum(lm.score(sources, targets))
+    np.testing.assert_allclose(total, np.sum(expected[ids]), rtol=1e-4)
