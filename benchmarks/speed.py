@@ -23,8 +23,8 @@ Configurations (`--configs`, comma-separated names or groups):
 - `ATTENTION:ORDER` for this package's `AttentionSeq2SeqLM`, ATTENTION one
   of `bahdanau`, `luong-dot`, `luong-general`, `luong-concat` and ORDER one
   of `bahdanau` (query with s_{t-1}, then step the RNN on [x; c]), `luong`
-  (input feeding of the previous attentional output; the backbone's order
-  for the Luong scores) or `luong-nofeed` (no input feeding: the training
+  (input feeding of the previous attentional output; the backbone's default
+  order for the Luong scores) or `luong-nofeed` (no input feeding: the training
   pass runs the RNN over the whole target, then attends in one call);
 - `none`: the fixed-context encoder-decoder (`attention=None`);
 - `tutorial`: the TensorFlow NMT tutorial's architecture written with
@@ -358,32 +358,6 @@ def order_settings(order):
     return ("bahdanau" if order == "bahdanau" else "luong", order != "luong-nofeed")
 
 
-@contextlib.contextmanager
-def decoder_order(order):
-    """Builds the backbone's attention decoder cell in `order`.
-
-    `AttentionSeq2SeqBackbone` picks the order from the attention type
-    (Bahdanau order for `"bahdanau"`, Luong order with input feeding for the
-    Luong scores) and has no argument for it, so the benchmark swaps the
-    cell class the backbone module instantiates for one that sets
-    `attention_order` and `input_feeding`, while the backbone is built.
-    """
-    from keras_attn.models import attention_seq2seq_backbone as module
-
-    original = module.AttentionDecoderCell
-    attention_order, input_feeding = order_settings(order)
-
-    def make_cell(*args, **kwargs):
-        kwargs.update(attention_order=attention_order, input_feeding=input_feeding)
-        return original(*args, **kwargs)
-
-    module.AttentionDecoderCell = make_cell
-    try:
-        yield
-    finally:
-        module.AttentionDecoderCell = original
-
-
 class OursRunner:
     """This package's AttentionSeq2SeqLM: `train_on_batch` and `generate`."""
 
@@ -392,25 +366,18 @@ class OursRunner:
 
         import keras_attn
 
-        with decoder_order(config["order"]):
-            backbone = keras_attn.models.AttentionSeq2SeqBackbone(
-                vocabulary_size=sizes["vocabulary"],
-                embedding_dim=sizes["embedding"],
-                hidden_dim=sizes["hidden"],
-                attention=config["attention"],
-                attention_units=sizes["attention_units"],
-            )
+        order = {}
         if config["attention"] is not None:
-            cell = backbone.decoder_cell
             attention_order, input_feeding = order_settings(config["order"])
-            if cell.attention_order != attention_order or (
-                attention_order == "luong" and cell.input_feeding != input_feeding
-            ):
-                raise RuntimeError(
-                    f"{config['name']}: the backbone built a decoder in "
-                    f"{cell.attention_order} order (input_feeding="
-                    f"{cell.input_feeding}); decoder_order() needs updating"
-                )
+            order = {"attention_order": attention_order, "input_feeding": input_feeding}
+        backbone = keras_attn.models.AttentionSeq2SeqBackbone(
+            vocabulary_size=sizes["vocabulary"],
+            embedding_dim=sizes["embedding"],
+            hidden_dim=sizes["hidden"],
+            attention=config["attention"],
+            attention_units=sizes["attention_units"],
+            **order,
+        )
         self.lm = keras_attn.models.AttentionSeq2SeqLM(backbone, preprocessor=None)
         self.lm.compile(
             optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),

@@ -54,6 +54,13 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
             `"luong-concat"` or `None` (the fixed-context baseline).
         attention_units: int, size of the additive score's hidden layer
             (`"bahdanau"`, `"luong-concat"`); defaults to `hidden_dim`.
+        attention_order: `"bahdanau"` (attend with the previous state, then
+            step the RNN) or `"luong"` (step the RNN, then attend with its
+            output); defaults to `"bahdanau"` for Bahdanau attention and
+            `"luong"` for the Luong scores. See `AttentionDecoderCell`.
+        input_feeding: bool, Luong order only: feed the previous attentional
+            output to the RNN. Without it nothing feeds back, and training
+            runs the attention for all steps at once (the parallel path).
         dropout: float, dropout on embeddings, between encoder layers and
             before the output layer.
         source_vocabulary_size, target_vocabulary_size: ints, for separate
@@ -87,6 +94,8 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         cell="gru",
         attention="bahdanau",
         attention_units=None,
+        attention_order=None,
+        input_feeding=True,
         dropout=0.0,
         source_vocabulary_size=None,
         target_vocabulary_size=None,
@@ -96,6 +105,11 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
     ):
         check_choice("attention", attention, ATTENTION_TYPES)
         check_choice("cell", cell, CELL_TYPES)
+        if attention_order is None and attention is not None:
+            attention_order = "bahdanau" if attention == "bahdanau" else "luong"
+        if attention is not None:
+            check_choice("attention_order", attention_order, ("bahdanau", "luong"))
+        input_feeding = bool(input_feeding)
         source_vocabulary_size = source_vocabulary_size or vocabulary_size
         target_vocabulary_size = target_vocabulary_size or vocabulary_size
         check_positive_int("source_vocabulary_size", source_vocabulary_size)
@@ -163,7 +177,8 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
                 cell_class(hidden_dim, dtype=dtype, name="decoder_rnn_cell"),
                 _make_attention(attention, attention_units or hidden_dim, dtype),
                 attention_layer_size=hidden_dim,
-                attention_order="bahdanau" if attention == "bahdanau" else "luong",
+                attention_order=attention_order,
+                input_feeding=input_feeding,
                 dtype=dtype,
                 name="decoder_cell",
             )
@@ -226,6 +241,8 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         self.cell = cell
         self.attention = attention
         self.attention_units = attention_units
+        self.attention_order = attention_order
+        self.input_feeding = input_feeding
         self.dropout = dropout
         self.source_vocabulary_size = source_vocabulary_size
         self.target_vocabulary_size = target_vocabulary_size
@@ -312,6 +329,8 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
                 "cell": self.cell,
                 "attention": self.attention,
                 "attention_units": self.attention_units,
+                "attention_order": self.attention_order,
+                "input_feeding": self.input_feeding,
                 "dropout": self.dropout,
                 "source_vocabulary_size": self.source_vocabulary_size,
                 "target_vocabulary_size": self.target_vocabulary_size,

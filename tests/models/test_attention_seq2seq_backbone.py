@@ -34,11 +34,27 @@ def _backbone(**kwargs):
 
 
 @pytest.mark.parametrize(
-    "attention", ["bahdanau", "luong-dot", "luong-general", "luong-concat"]
+    "attention,order",
+    [
+        ("bahdanau", {}),
+        ("luong-dot", {}),
+        ("luong-general", {}),
+        ("luong-concat", {}),
+        # Luong order without feedback: training takes the parallel path.
+        ("luong-general", {"input_feeding": False}),
+        ("bahdanau", {"attention_order": "luong", "input_feeding": False}),
+        ("luong-dot", {"attention_order": "bahdanau"}),
+    ],
 )
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_decode_step_by_step_equals_the_teacher_forced_pass(attention, cell):
-    backbone = _backbone(attention=attention, cell=cell, num_encoder_layers=2)
+def test_decode_step_by_step_equals_the_teacher_forced_pass(attention, order, cell):
+    backbone = _backbone(attention=attention, cell=cell, num_encoder_layers=2, **order)
+    expected_order = order.get(
+        "attention_order", "bahdanau" if attention == "bahdanau" else "luong"
+    )
+    assert backbone.decoder_cell.attention_order == expected_order
+    parallel = expected_order == "luong" and not order.get("input_feeding", True)
+    assert backbone.decoder_cell.is_parallelizable == parallel
     inputs = _inputs()
     outputs = backbone(inputs)
     assert tuple(outputs["logits"].shape) == (2, 5, VOCAB)
@@ -102,6 +118,16 @@ def test_config_round_trip_gives_the_same_outputs():
         to_numpy(backbone(inputs)["logits"]),
         atol=1e-6,
     )
+
+
+def test_the_order_is_in_the_config():
+    backbone = _backbone(attention="luong-dot", input_feeding=False)
+    config = backbone.get_config()
+    assert config["attention_order"] == "luong" and config["input_feeding"] is False
+    rebuilt = AttentionSeq2SeqBackbone.from_config(config)
+    assert rebuilt.decoder_cell.is_parallelizable
+    with pytest.raises(ValueError, match="attention_order must be one of"):
+        _backbone(attention_order="sideways")
 
 
 def test_bad_arguments_list_the_valid_choices():
