@@ -124,6 +124,8 @@ def _train_options(args):
         "max_examples": args.max_examples,
         "from": os.path.abspath(args.from_dir) if args.from_dir else None,
         "attention": args.attention,
+        "attention_order": args.attention_order,
+        "input_feeding": not args.no_input_feeding,
         "cell": args.cell,
         "embedding_dim": args.embedding_dim,
         "hidden_dim": args.hidden_dim,
@@ -166,6 +168,8 @@ def _build_model(options, sources, targets):
         num_encoder_layers=options["encoder_layers"],
         cell=options["cell"],
         attention=attention,
+        attention_order=options.get("attention_order") if attention else None,
+        input_feeding=options.get("input_feeding", True),
         dropout=options["dropout"],
     )
     return AttentionSeq2SeqLM(backbone, preprocessor)
@@ -519,6 +523,18 @@ def build_parser():
     _data_options(train)
     model = train.add_argument_group("model")
     model.add_argument("--attention", choices=ATTENTIONS, default="bahdanau")
+    model.add_argument(
+        "--attention-order",
+        choices=("bahdanau", "luong"),
+        help="attend before (bahdanau) or after (luong) the RNN step; "
+        "default: bahdanau for --attention bahdanau, else luong",
+    )
+    model.add_argument(
+        "--no-input-feeding",
+        action="store_true",
+        help="luong order: do not feed the attentional output back (faster "
+        "training: attention runs over all steps at once)",
+    )
     model.add_argument("--cell", choices=("gru", "lstm"), default="gru")
     model.add_argument("--embedding-dim", type=_positive, default=256)
     model.add_argument("--hidden-dim", type=_positive, default=512)

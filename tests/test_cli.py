@@ -95,6 +95,10 @@ def test_help_lists_every_command():
         ),
         (["train", "--out", "x"], "required: --task, --data"),
         (["train", "--task", "poetry", "--out", "x"], "invalid choice: 'poetry'"),
+        (
+            ["train", "--attention-order", "sideways", "--out", "x"],
+            "invalid choice: 'sideways'",
+        ),
         (["generate"], "the following arguments are required: model, TEXT"),
         (["evaluate", "/nonexistent/model", "--data", "x.tsv"], "x.tsv"),
     ],
@@ -275,9 +279,12 @@ def test_summarization_jsonl_and_dialogue_zip_train(tmp_path):
             )
     result = command(
         "train", "--task", "summarization", "--data", tmp_path / "mail.jsonl",
-        "--out", tmp_path / "summ", "--epochs", "1", *TINY,
+        "--out", tmp_path / "summ", "--epochs", "1", "--attention", "luong-general",
+        "--no-input-feeding", "--lowercase", *TINY,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((tmp_path / "summ" / "config.json").read_text())["config"]
+    assert config["attention_order"] == "luong" and config["input_feeding"] is False
     dialogues = [" __eou__ ".join(s.split()) + " __eou__" for s in sources]
     with zipfile.ZipFile(tmp_path / "dd.zip", "w") as archive:
         archive.writestr("train/dialogues_train.txt", "\n".join(dialogues) + "\n")
