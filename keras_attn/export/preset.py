@@ -39,6 +39,10 @@ def export_preset(lm, path, float16=False, overwrite=False):
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(dir=parent, prefix=".exporting-")
+    # mkdtemp makes the directory private (0700); a preset is for sharing.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
     try:
         lm.save_to_preset(staging)
         if float16:

@@ -1,8 +1,9 @@
 """Every model shipped in `saved_models/<task>/` loads and answers every
 example the app shows.
 
-Until the shipped models land, a task without one is skipped; with
-`KERAS_ATTN_REQUIRE_SHIPPED=1` it fails instead.
+The tasks in `SHIPPED_TASKS` must have a model in the repository; another
+task without one is skipped (with `KERAS_ATTN_REQUIRE_SHIPPED=1` it fails
+instead). Summarization ships once a model reaches dev ROUGE-1 20.
 """
 
 import os
@@ -21,6 +22,7 @@ from tests.demos.conftest import shipped_models
 pytestmark = only_tensorflow
 
 REQUIRE = os.environ.get("KERAS_ATTN_REQUIRE_SHIPPED") == "1"
+SHIPPED_TASKS = ("translation",)
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -31,8 +33,8 @@ def test_every_shipped_model_answers_the_app_examples(task):
             f"no shipped {task} model: {SHIPPED_DIR / task}/ has no model "
             "directory (one with a config.json)"
         )
-        if REQUIRE:
-            pytest.fail(f"{message}, and KERAS_ATTN_REQUIRE_SHIPPED=1 requires one")
+        if REQUIRE or task in SHIPPED_TASKS:
+            pytest.fail(f"{message}; the repository ships one")
         pytest.skip(message)
     registry = ModelRegistry(SHIPPED_DIR)
     listed = registry.names(task)
