@@ -50,6 +50,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, ROOT)
 
+from benchmarks.machine import cpu_model  # noqa: E402
+
 DATA_DIR = os.path.join(
     os.path.dirname(ROOT), "shared", "data", "translation", "spa-eng"
 )
@@ -646,7 +648,7 @@ def run(args, sizes, data_dir, runs_dir, results_dir, argv):
     backend = keras.backend.backend()
     system = {
         "keras": keras.__version__,
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "gpu": _gpu_name(),
         "platform": platform.platform(),
@@ -683,14 +685,6 @@ def run(args, sizes, data_dir, runs_dir, results_dir, argv):
         "models": results,
         "bf16": bf16,
     }
-
-
-def _cpu_model():
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as file:
-        for line in file:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or None
 
 
 def _gpu_name():

@@ -79,6 +79,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, ROOT)
 
+from benchmarks.machine import cpu_model  # noqa: E402
+
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
 
 ATTENTIONS = ("bahdanau", "luong-dot", "luong-general", "luong-concat")
@@ -860,7 +862,7 @@ def system_info():
         "keras": keras.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpu_flags": _cpu_flags(),
         "gpu": gpu_name(),
@@ -876,14 +878,6 @@ def system_info():
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
         }
     return info
-
-
-def _cpu_model():
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as file:
-        for line in file:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or None
 
 
 def _cpu_flags():

@@ -47,6 +47,7 @@ from demos.training import model_options
 from demos.training import prepare_data
 from demos.training import train_command
 from keras_attn.cli import ATTENTIONS
+from keras_attn.cli import positive_int
 
 __all__ = ["EXAMPLES", "build_app", "main"]
 
@@ -721,39 +722,29 @@ def build_parser():
     )
     parser.add_argument(
         "--max-input-chars",
-        type=_positive,
+        type=positive_int,
         default=1000,
         help="longest input text accepted (default 1000)",
     )
     parser.add_argument(
         "--max-upload-mb",
-        type=_positive,
+        type=positive_int,
         default=20,
         help="largest training file accepted, in MB (default 20)",
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive,
+        type=positive_int,
         default=2,
         help="requests of one kind that run at once (default 2)",
     )
     parser.add_argument(
         "--queue-size",
-        type=_positive,
+        type=positive_int,
         default=32,
         help="requests that may wait; more are refused (default 32)",
     )
     return parser
-
-
-def _positive(value):
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return number
 
 
 def main(argv=None):

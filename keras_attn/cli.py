@@ -447,7 +447,8 @@ def _demo(args):
 
 
 # === Parser ===
-def _positive(value):
+def positive_int(value):
+    """argparse type: a positive integer, or a one-line error."""
     try:
         number = int(value)
     except ValueError:
@@ -473,7 +474,7 @@ def _data_options(parser):
     )
     group.add_argument(
         "--history",
-        type=_positive,
+        type=positive_int,
         default=1,
         help="dialogue: previous turns in the source",
     )
@@ -481,7 +482,7 @@ def _data_options(parser):
         "--on-error", choices=("raise", "skip"), default="raise", help="malformed rows"
     )
     group.add_argument(
-        "--max-examples", type=_positive, help="use at most this many pairs"
+        "--max-examples", type=positive_int, help="use at most this many pairs"
     )
 
 
@@ -536,21 +537,21 @@ def build_parser():
         "training: attention runs over all steps at once)",
     )
     model.add_argument("--cell", choices=("gru", "lstm"), default="gru")
-    model.add_argument("--embedding-dim", type=_positive, default=256)
-    model.add_argument("--hidden-dim", type=_positive, default=512)
-    model.add_argument("--encoder-layers", type=_positive, default=1)
+    model.add_argument("--embedding-dim", type=positive_int, default=256)
+    model.add_argument("--hidden-dim", type=positive_int, default=512)
+    model.add_argument("--encoder-layers", type=positive_int, default=1)
     model.add_argument("--dropout", type=float, default=0.2)
-    model.add_argument("--vocabulary-size", type=_positive, default=8000)
+    model.add_argument("--vocabulary-size", type=positive_int, default=8000)
     model.add_argument(
         "--lowercase",
         action="store_true",
         help="lowercase texts before tokenizing (outputs are lowercase)",
     )
-    model.add_argument("--source-length", type=_positive, default=40, help="tokens")
-    model.add_argument("--target-length", type=_positive, default=40, help="tokens")
+    model.add_argument("--source-length", type=positive_int, default=40, help="tokens")
+    model.add_argument("--target-length", type=positive_int, default=40, help="tokens")
     fitting = train.add_argument_group("training")
-    fitting.add_argument("--batch-size", type=_positive, default=64)
-    fitting.add_argument("--epochs", type=_positive, help="default 10")
+    fitting.add_argument("--batch-size", type=positive_int, default=64)
+    fitting.add_argument("--epochs", type=positive_int, help="default 10")
     fitting.add_argument("--learning-rate", type=float, default=1e-3)
     fitting.add_argument("--label-smoothing", type=float, default=0.0)
     fitting.add_argument(
@@ -575,9 +576,11 @@ def build_parser():
     evaluate.add_argument(
         "--references", help="extra reference fields, e.g. ann0,ann1,ann2"
     )
-    evaluate.add_argument("--beam", type=_positive, help="beam size (default: greedy)")
-    evaluate.add_argument("--max-length", type=_positive)
-    evaluate.add_argument("--batch-size", type=_positive, default=64)
+    evaluate.add_argument(
+        "--beam", type=positive_int, help="beam size (default: greedy)"
+    )
+    evaluate.add_argument("--max-length", type=positive_int)
+    evaluate.add_argument("--batch-size", type=positive_int, default=64)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     _data_options(evaluate)
     evaluate.set_defaults(handler=_evaluate)
@@ -587,16 +590,18 @@ def build_parser():
     )
     generate.add_argument("model", help="model directory")
     generate.add_argument("texts", nargs="+", metavar="TEXT")
-    generate.add_argument("--beam", type=_positive, help="beam size (default: greedy)")
-    generate.add_argument("--max-length", type=_positive)
+    generate.add_argument(
+        "--beam", type=positive_int, help="beam size (default: greedy)"
+    )
+    generate.add_argument("--max-length", type=positive_int)
     generate.add_argument("--plot", help="write the alignment heatmap to this .png")
     generate.set_defaults(handler=_generate)
 
     export = commands.add_parser("export", help="a TensorFlow SavedModel for serving")
     export.add_argument("model", help="model directory")
     export.add_argument("--out", required=True)
-    export.add_argument("--beam", type=_positive)
-    export.add_argument("--max-length", type=_positive)
+    export.add_argument("--beam", type=positive_int)
+    export.add_argument("--max-length", type=positive_int)
     export.add_argument(
         "--format",
         choices=("saved_model", "preset"),
