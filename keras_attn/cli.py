@@ -388,7 +388,13 @@ def _export(args):
         from keras_attn.export import export_preset
 
         lm = _load_model(args.model)
-        options_path = os.path.join(args.model, "training", "options.json")
+        # A run's directory keeps its records in training/; its last epoch
+        # (training/last) shares them.
+        state_dir = os.path.join(args.model, "training")
+        parent = os.path.dirname(os.path.abspath(args.model))
+        if not os.path.isdir(state_dir) and os.path.basename(parent) == "training":
+            state_dir = parent
+        options_path = os.path.join(state_dir, "options.json")
         if os.path.isfile(options_path):
             # Presets saved before the preprocessor kept its lengths load
             # with the defaults; the run's options hold the trained ones.
@@ -400,7 +406,6 @@ def _export(args):
         export_preset(lm, args.out, float16=args.float16, overwrite=args.overwrite)
         # The run's options and history say what the model is (its task)
         # and how it was trained; the checkpoints for resuming stay behind.
-        state_dir = os.path.join(args.model, "training")
         for name in ("options.json", "state.json"):
             if os.path.isfile(os.path.join(state_dir, name)):
                 os.makedirs(os.path.join(args.out, "training"), exist_ok=True)

@@ -217,6 +217,13 @@ def test_export_preset_in_float16_halves_the_weights_and_keeps_the_outputs(
     assert loaded.generate(sources) == original.generate(sources)
     again = command("export", out, "--out", shipped, "--format", "preset")
     assert again.returncode == 2 and "exists" in again.stderr
+    # The last epoch of a run (not the best) exports with the run's records.
+    last = command(
+        "export", out / "training" / "last", "--out", tmp_path / "last",
+        "--format", "preset",
+    )  # fmt: skip
+    assert last.returncode == 0, last.stderr[-3000:]
+    assert (tmp_path / "last" / "training" / "options.json").is_file()
 
 
 def _array_bytes(path):
