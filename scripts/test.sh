@@ -9,6 +9,7 @@ bash scripts/install-browser.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 export TF_CPP_MIN_LOG_LEVEL=2
+export KERAS_ATTN_REQUIRE_BROWSER=1  # installed above: the browser test must run
 status=0
 for backend in ${KERAS_BACKENDS:-tensorflow jax torch}; do
     echo "=== KERAS_BACKEND=$backend"
