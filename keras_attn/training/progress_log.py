@@ -58,7 +58,6 @@ class ProgressLog(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        self._first_epoch = getattr(self, "_first_epoch", epoch)
 
     def on_train_batch_end(self, batch, logs=None):
         self._steps_done += 1
