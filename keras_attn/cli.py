@@ -111,6 +111,11 @@ def _train_options(args):
             "keras-attn train: the following arguments are required: "
             + ", ".join(f"--{n}" for n in missing)
         )
+    if args.pointer_generator and args.attention == "none":
+        raise UsageError(
+            "keras-attn train: --pointer-generator copies through the attention "
+            "weights; it cannot be used with --attention none"
+        )
     return {
         "task": args.task,
         "data": os.path.abspath(args.data),
@@ -126,6 +131,7 @@ def _train_options(args):
         "attention": args.attention,
         "attention_order": args.attention_order,
         "input_feeding": not args.no_input_feeding,
+        "pointer_generator": args.pointer_generator,
         "cell": args.cell,
         "embedding_dim": args.embedding_dim,
         "hidden_dim": args.hidden_dim,
@@ -170,6 +176,7 @@ def _build_model(options, sources, targets):
         attention=attention,
         attention_order=options.get("attention_order") if attention else None,
         input_feeding=options.get("input_feeding", True),
+        pointer_generator=options.get("pointer_generator", False),
         dropout=options["dropout"],
     )
     return AttentionSeq2SeqLM(backbone, preprocessor)
@@ -540,6 +547,12 @@ def build_parser():
         action="store_true",
         help="luong order: do not feed the attentional output back (faster "
         "training: attention runs over all steps at once)",
+    )
+    model.add_argument(
+        "--pointer-generator",
+        action="store_true",
+        help="let the decoder copy source tokens through its attention (See "
+        "et al., 2017): names and rare words of the source reach the output",
     )
     model.add_argument("--cell", choices=("gru", "lstm"), default="gru")
     model.add_argument("--embedding-dim", type=positive_int, default=256)

@@ -11,6 +11,7 @@ from keras_attn.layers import AttentionDecoder
 from keras_attn.layers import AttentionDecoderCell
 from keras_attn.layers import BahdanauAttention
 from keras_attn.layers import LuongAttention
+from keras_attn.layers import PointerGenerator
 
 ATTENTION_TYPES = ("bahdanau", "luong-dot", "luong-general", "luong-concat", None)
 CELL_TYPES = ("gru", "lstm")
@@ -37,7 +38,10 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
     `encoder_sequence_output` `(batch, S, hidden_dim)`,
     `decoder_sequence_output` `(batch, T, hidden_dim)`, `logits`
     `(batch, T, target_vocabulary_size)` and, with attention, `alignment`
-    `(batch, T, S)`.
+    `(batch, T, S)`. With `pointer_generator=True` the logits are the
+    log-probabilities of the mix of generating and copying (see
+    `keras_attn.layers.PointerGenerator`), and `generation_probability`
+    `(batch, T)` is the gate.
 
     For step-by-step decoding, `encode()` runs the encoder once and
     `decode_step()` advances the decoder by one token; the task model's
@@ -61,6 +65,10 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         input_feeding: bool, Luong order only: feed the previous attentional
             output to the RNN. Without it nothing feeds back, and training
             runs the attention for all steps at once (the parallel path).
+        pointer_generator: bool, let the decoder copy source tokens (See et
+            al., 2017): the output mixes the vocabulary softmax with the
+            attention weights over the source tokens, through a learned
+            gate. Needs attention and one vocabulary for both sides.
         dropout: float, dropout on embeddings, between encoder layers and
             before the output layer.
         source_vocabulary_size, target_vocabulary_size: ints, for separate
@@ -83,6 +91,7 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         - [Bahdanau et al., 2015](https://arxiv.org/abs/1409.0473)
         - [Luong et al., 2015](https://arxiv.org/abs/1508.04025)
         - [Cho et al., 2014](https://arxiv.org/abs/1406.1078)
+        - [See et al., 2017](https://arxiv.org/abs/1704.04368)
     """
 
     def __init__(
@@ -96,6 +105,7 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         attention_units=None,
         attention_order=None,
         input_feeding=True,
+        pointer_generator=False,
         dropout=0.0,
         source_vocabulary_size=None,
         target_vocabulary_size=None,
@@ -127,6 +137,19 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(
                 f"`dropout` must be in [0, 1). Received: dropout={dropout}"
+            )
+        pointer_generator = bool(pointer_generator)
+        if pointer_generator and attention is None:
+            raise ValueError(
+                "`pointer_generator=True` copies through the attention weights; "
+                "the fixed-context baseline (attention=None) has none."
+            )
+        if pointer_generator and source_vocabulary_size != target_vocabulary_size:
+            raise ValueError(
+                "`pointer_generator=True` needs one vocabulary for source and "
+                "target (a source id must mean the same token as an output id). "
+                f"Received: source_vocabulary_size={source_vocabulary_size}, "
+                f"target_vocabulary_size={target_vocabulary_size}"
             )
         if share_embeddings is None:
             share_embeddings = source_vocabulary_size == target_vocabulary_size
@@ -188,6 +211,11 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         self.output_projection = keras.layers.Dense(
             target_vocabulary_size, dtype=dtype, name="output_projection"
         )
+        self.pointer_generator_layer = (
+            PointerGenerator(dtype=dtype, name="pointer_generator")
+            if pointer_generator
+            else None
+        )
 
         # === Functional model ===
         encoder_token_ids = keras.Input(
@@ -205,7 +233,8 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         memory, memory_mask, states = self._encode(
             encoder_token_ids, encoder_padding_mask
         )
-        target = self.dropout_layer(self.target_embedding(decoder_token_ids))
+        embedded = self.target_embedding(decoder_token_ids)
+        target = self.dropout_layer(embedded)
         target_mask = ops.cast(decoder_padding_mask, "bool")
         outputs = {"encoder_sequence_output": memory}
         if attention is None:
@@ -221,6 +250,15 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
             outputs["alignment"] = alignment
         outputs["decoder_sequence_output"] = sequence
         outputs["logits"] = self.output_projection(self.dropout_layer(sequence))
+        if pointer_generator:
+            outputs["logits"], outputs["generation_probability"] = (
+                self.pointer_generator_layer(
+                    outputs["logits"],
+                    alignment,
+                    encoder_token_ids,
+                    ops.concatenate([sequence, embedded], axis=-1),
+                )
+            )
         super().__init__(
             inputs={
                 "encoder_token_ids": encoder_token_ids,
@@ -243,6 +281,7 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         self.attention_units = attention_units
         self.attention_order = attention_order
         self.input_feeding = input_feeding
+        self.pointer_generator = pointer_generator
         self.dropout = dropout
         self.source_vocabulary_size = source_vocabulary_size
         self.target_vocabulary_size = target_vocabulary_size
@@ -287,13 +326,23 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         keys = self.decoder_cell.attention.compute_keys(memory)
         return memory, memory_mask, keys, self.decoder_cell.complete_states(states)
 
-    def decode_step(self, token_ids, states, memory, memory_mask, memory_keys):
+    def decode_step(
+        self,
+        token_ids,
+        states,
+        memory,
+        memory_mask,
+        memory_keys,
+        source_token_ids=None,
+    ):
         """Advances the decoder by one token.
 
         Args:
             token_ids: int `(batch,)`, the previous output token.
             states: the decoder states from `encode()` or the previous step.
             memory, memory_mask, memory_keys: from `encode()`.
+            source_token_ids: int `(batch, S)`, the encoder's token ids;
+                needed with `pointer_generator=True`, to copy from.
 
         Returns:
             `(logits, states, alignment)`: logits `(batch, vocabulary)`, the
@@ -316,7 +365,22 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         new_states = (
             list(new_states) if isinstance(new_states, list | tuple) else [new_states]
         )
-        return self.output_projection(output), new_states, alignment
+        logits = self.output_projection(output)
+        if self.pointer_generator:
+            if source_token_ids is None:
+                raise ValueError(
+                    "A pointer-generator model copies from the source: pass "
+                    "`source_token_ids` to `decode_step`."
+                )
+            # The layer works on sequences: a step is a sequence of one.
+            logits, _ = self.pointer_generator_layer(
+                logits[:, None],
+                alignment[:, None],
+                source_token_ids,
+                ops.concatenate([output, inputs], axis=-1)[:, None],
+            )
+            logits = logits[:, 0]
+        return logits, new_states, alignment
 
     def get_config(self):
         config = super().get_config()
@@ -331,6 +395,7 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
                 "attention_units": self.attention_units,
                 "attention_order": self.attention_order,
                 "input_feeding": self.input_feeding,
+                "pointer_generator": self.pointer_generator,
                 "dropout": self.dropout,
                 "source_vocabulary_size": self.source_vocabulary_size,
                 "target_vocabulary_size": self.target_vocabulary_size,

@@ -141,16 +141,18 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         # states go in the cache; the source side is expanded to the
         # sampler's rows once, outside the loop.
         keys = keys if keys is not None else memory
+        source_token_ids = inputs["encoder_token_ids"]
         rows = _rows_per_input(self.sampler)
         if rows > 1:
-            memory, memory_mask, keys = (
-                ops.repeat(x, rows, axis=0) for x in (memory, memory_mask, keys)
+            memory, memory_mask, keys, source_token_ids = (
+                ops.repeat(x, rows, axis=0)
+                for x in (memory, memory_mask, keys, source_token_ids)
             )
 
         def next(prompt, cache, index):
             token = ops.take(prompt, index - 1, axis=1)
             logits, states, _ = backbone.decode_step(
-                token, cache, memory, memory_mask, keys
+                token, cache, memory, memory_mask, keys, source_token_ids
             )
             return logits, None, states
 
