@@ -57,7 +57,9 @@ def test_gate_starts_at_one_half_and_padding_is_never_copied():
     alignment /= alignment.sum(-1, keepdims=True)
     ids[:, -2:] = 0
     ids[:, :-2] = np.maximum(ids[:, :-2], 1)
-    log_p, p_gen = (to_numpy(x) for x in PointerGenerator()(logits, alignment, ids, feats))
+    log_p, p_gen = (
+        to_numpy(x) for x in PointerGenerator()(logits, alignment, ids, feats)
+    )
     np.testing.assert_allclose(p_gen, 0.5)
     np.testing.assert_allclose(
         np.exp(log_p)[..., 0], 0.5 * _softmax(logits)[..., 0], rtol=1e-4
@@ -139,7 +141,9 @@ def test_backbone_decode_step_equals_the_teacher_forced_pass(attention):
 
 def test_backbone_rejects_a_pointer_without_attention_or_shared_vocabulary():
     with pytest.raises(ValueError, match="attention=None"):
-        AttentionSeq2SeqBackbone(vocabulary_size=VOCAB, attention=None, pointer_generator=True)
+        AttentionSeq2SeqBackbone(
+            vocabulary_size=VOCAB, attention=None, pointer_generator=True
+        )
     with pytest.raises(ValueError, match="one vocabulary"):
         AttentionSeq2SeqBackbone(
             source_vocabulary_size=40,
