@@ -65,10 +65,20 @@ def load_task_data(task, path, args, references=None):
     return pairs
 
 
+def _records_dir(model_dir):
+    """Where a model's training records are: `MODEL/training`, or for a
+    run's last epoch (`RUN/training/last`) the run's `training/`."""
+    state_dir = os.path.join(model_dir, "training")
+    parent = os.path.dirname(os.path.abspath(model_dir))
+    if not os.path.isdir(state_dir) and os.path.basename(parent) == "training":
+        return parent
+    return state_dir
+
+
 def _task_of(model_dir, given):
     if given:
         return given
-    path = os.path.join(model_dir, "training", "options.json")
+    path = os.path.join(_records_dir(model_dir), "options.json")
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as file:
             return json.load(file)["task"]
@@ -395,12 +405,7 @@ def _export(args):
         from keras_attn.export import export_preset
 
         lm = _load_model(args.model)
-        # A run's directory keeps its records in training/; its last epoch
-        # (training/last) shares them.
-        state_dir = os.path.join(args.model, "training")
-        parent = os.path.dirname(os.path.abspath(args.model))
-        if not os.path.isdir(state_dir) and os.path.basename(parent) == "training":
-            state_dir = parent
+        state_dir = _records_dir(args.model)
         options_path = os.path.join(state_dir, "options.json")
         if os.path.isfile(options_path):
             # Presets saved before the preprocessor kept its lengths load

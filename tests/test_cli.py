@@ -99,6 +99,21 @@ def test_help_lists_every_command():
             ["train", "--attention-order", "sideways", "--out", "x"],
             "invalid choice: 'sideways'",
         ),
+        (
+            [
+                "train",
+                "--task",
+                "summarization",
+                "--data",
+                "x.jsonl",
+                "--out",
+                "x",
+                "--attention",
+                "none",
+                "--pointer-generator",
+            ],
+            "cannot be used with --attention none",
+        ),  # fmt: skip
         (["generate"], "the following arguments are required: model, TEXT"),
         (["evaluate", "/nonexistent/model", "--data", "x.tsv"], "x.tsv"),
     ],
@@ -287,11 +302,20 @@ def test_summarization_jsonl_and_dialogue_zip_train(tmp_path):
     result = command(
         "train", "--task", "summarization", "--data", tmp_path / "mail.jsonl",
         "--out", tmp_path / "summ", "--epochs", "1", "--attention", "luong-general",
-        "--no-input-feeding", "--lowercase", *TINY,
+        "--no-input-feeding", "--lowercase", "--pointer-generator", *TINY,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads((tmp_path / "summ" / "config.json").read_text())["config"]
     assert config["attention_order"] == "luong" and config["input_feeding"] is False
+    assert config["pointer_generator"] is True
+    # The run's last epoch knows its task from the run's records.
+    result = command(
+        "evaluate", tmp_path / "summ" / "training" / "last",
+        "--data", tmp_path / "mail.jsonl", "--max-examples", "8", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    assert scores["task"] == "summarization" and 0 <= scores["rouge1"] <= 100
     dialogues = [" __eou__ ".join(s.split()) + " __eou__" for s in sources]
     with zipfile.ZipFile(tmp_path / "dd.zip", "w") as archive:
         archive.writestr("train/dialogues_train.txt", "\n".join(dialogues) + "\n")

@@ -22,7 +22,7 @@ from tests.demos.conftest import shipped_models
 pytestmark = only_tensorflow
 
 REQUIRE = os.environ.get("KERAS_ATTN_REQUIRE_SHIPPED") == "1"
-SHIPPED_TASKS = ("translation", "dialogue")
+SHIPPED_TASKS = ("translation", "summarization", "dialogue")
 
 
 @pytest.mark.parametrize("task", TASKS)

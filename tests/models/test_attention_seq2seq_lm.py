@@ -17,7 +17,7 @@ from tests.models.corpus import reversal_pairs
 MAX_LENGTH = 10
 
 
-def make_lm(attention="luong-general", hidden_dim=64, pairs=None):
+def make_lm(attention="luong-general", hidden_dim=64, pairs=None, **backbone_kwargs):
     sources, targets = pairs or reversal_pairs(200, seed=0)
     preprocessor = AttentionSeq2SeqPreprocessor.from_corpus(
         sources,
@@ -31,6 +31,7 @@ def make_lm(attention="luong-general", hidden_dim=64, pairs=None):
         embedding_dim=32,
         hidden_dim=hidden_dim,
         attention=attention,
+        **backbone_kwargs,
     )
     return AttentionSeq2SeqLM(backbone, preprocessor)
 
@@ -135,9 +136,14 @@ def test_preset_and_keras_file_round_trips_generate_the_same(trained, tmp_path):
     assert reloaded.generate(sources[:8], max_length=MAX_LENGTH) == expected
 
 
-@pytest.mark.parametrize("attention", ["bahdanau", None])
-def test_untrained_models_generate_and_round_trip_on_every_backend(attention, tmp_path):
-    lm = make_lm(attention=attention, hidden_dim=16)
+@pytest.mark.parametrize(
+    "attention,kwargs",
+    [("bahdanau", {}), (None, {}), ("bahdanau", {"pointer_generator": True})],
+)
+def test_untrained_models_generate_and_round_trip_on_every_backend(
+    attention, kwargs, tmp_path
+):
+    lm = make_lm(attention=attention, hidden_dim=16, **kwargs)
     lm.compile(sampler="greedy")
     sources, targets = reversal_pairs(100, seed=0)
     history = lm.fit(
