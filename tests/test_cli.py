@@ -24,6 +24,16 @@ TINY = [
 ]  # fmt: skip
 
 
+# These runs check the command line's own logic (data formats, bad rows,
+# progress, resuming, fine-tuning), which no backend changes; each is a
+# subprocess training, so they run once, on TensorFlow, to keep CI short.
+# The tests of the module's one trained model run on every backend.
+once = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="command-line logic, checked once on TensorFlow",
+)
+
+
 def command(*args, timeout=300):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
@@ -250,6 +260,7 @@ def _array_bytes(path):
     return sum(sizes)
 
 
+@once
 def test_progress_json_writes_steps_epochs_and_done(tmp_path):
     write_tsv(tmp_path / "train.tsv", 200, seed=0)
     result = command(
@@ -271,6 +282,7 @@ def test_progress_json_writes_steps_epochs_and_done(tmp_path):
     assert "training pairs" in result.stderr
 
 
+@once
 def test_malformed_rows_name_the_line_or_are_skipped_and_counted(tmp_path):
     write_tsv(tmp_path / "bad.tsv", 100, seed=0, bad_line=17)
     args = [
@@ -292,6 +304,7 @@ def test_malformed_rows_name_the_line_or_are_skipped_and_counted(tmp_path):
     assert "skipped 1" in result.stderr.lower() or "1 row" in result.stderr
 
 
+@once
 def test_summarization_jsonl_and_dialogue_zip_train(tmp_path):
     sources, targets = reversal_pairs(120, seed=3)
     with open(tmp_path / "mail.jsonl", "w", encoding="utf-8") as file:
@@ -327,6 +340,7 @@ def test_summarization_jsonl_and_dialogue_zip_train(tmp_path):
     assert (tmp_path / "chat" / "model.weights.h5").is_file()
 
 
+@once
 def test_a_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
     write_tsv(tmp_path / "train.tsv", 600, seed=0)
     out = tmp_path / "run"
@@ -375,6 +389,7 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
     assert state["history"][-1]["loss"] <= killed["history"][0]["loss"]
 
 
+@once
 def test_fine_tuning_from_a_model_keeps_its_tokenizer(trained_dir, tmp_path):
     _, base = trained_dir
     write_tsv(tmp_path / "new.tsv", 80, seed=5)
