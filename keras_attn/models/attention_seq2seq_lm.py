@@ -12,6 +12,7 @@ from keras_attn.models.attention_seq2seq_preprocessor import (
     AttentionSeq2SeqPreprocessor,
 )
 from keras_attn.samplers import BeamSearchSampler
+from keras_attn.samplers import GreedySampler
 
 SAMPLERS = ("greedy", "beam", "top_k", "top_p", "random", "contrastive")
 
@@ -115,6 +116,8 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 )
             if sampler == "beam":
                 sampler = BeamSearchSampler()
+            elif sampler == "greedy":
+                sampler = GreedySampler()  # argmax of the logits, no softmax
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
         super().compile(

@@ -114,7 +114,10 @@ class BeamSearchSampler(keras_hub.samplers.Sampler):
         def body(prompt, cache, index, log_probs, finished, lengths):
             logits, _, cache = next(prompt, cache, index)
             vocab = ops.shape(logits)[-1]
-            step = ops.log(ops.maximum(self.compute_probabilities(logits), 1e-30))
+            # log_softmax in one pass, exact where log(softmax) underflows.
+            step = ops.log_softmax(
+                ops.cast(logits, "float32") / self.temperature, axis=-1
+            )
             step = unflatten(ops.cast(step, "float32"))  # (batch, slots, vocab)
             # A finished hypothesis continues only with the fill token, at no
             # cost, so its score stays frozen.
