@@ -98,8 +98,9 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         Args:
             optimizer, loss, weighted_metrics: as `keras.Model.compile`, with
                 the defaults above for `"auto"`.
-            sampler: one of `"greedy"`, `"beam"` (this package's
-                `BeamSearchSampler` with 5 beams and GNMT's length penalty),
+            sampler: one of `"greedy"` (this package's `GreedySampler`, the
+                argmax of the logits), `"beam"` (its `BeamSearchSampler` with
+                5 beams and GNMT's length penalty),
                 `"top_k"`, `"top_p"`, `"random"`, `"contrastive"`, or a
                 `keras_hub.samplers.Sampler` instance.
             label_smoothing: float in [0, 1), for the default loss.
