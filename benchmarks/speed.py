@@ -793,7 +793,8 @@ def run_config(config, sizes, repeats, jit_compile, seed=0):
         "peak_is_per_phase": train_memory.reset,
         "train_device_peak_mib": train_memory.device_peak_mib,
         "decode_device_peak_mib": decode_memory.device_peak_mib,
-        "gflops_per_s": {k: round(v / 1e9, 2) for k, v in flops.items()},
+        # Four significant digits: a smoke run's tiny rates must not round to 0.
+        "gflops_per_s": {k: float(f"{v / 1e9:.4g}") for k, v in flops.items()},
         "flops_per_train_step": train_flops,
         "timings": {
             "train_tokens_per_s": [round(r, 1) for r in rates],
