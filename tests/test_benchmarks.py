@@ -14,7 +14,9 @@ import sys
 import keras
 import pytest
 
-from benchmarks import speed
+from benchmarks import speed_configs
+from benchmarks import speed_flops
+from benchmarks import speed_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 tensorflow_only = pytest.mark.skipif(
@@ -43,13 +45,12 @@ def test_speed_smoke_writes_positive_figures(tmp_path):
     json_path = tmp_path / "speed.json"
     run_script("speed.py", "--json", str(json_path))
     report = json.loads(json_path.read_text(encoding="utf-8"))
-    names = [
-        config["name"] for config in speed.parse_configs(speed.SMOKE_CONFIGS, "float32")
-    ]
+    configs = speed_configs.parse_configs(speed_configs.SMOKE_CONFIGS, "float32")
+    names = [config["name"] for config in configs]
     assert [r["name"] for r in report["results"]] == names
     for result in report["results"]:
         assert "error" not in result, result
-        for figure in speed.FIGURES:
+        for figure in speed_report.FIGURES:
             assert result[figure] > 0, (result["name"], figure)
         assert all(value > 0 for value in result["gflops_per_s"].values())
         # Every configuration is compared with both Keras baselines.
@@ -93,19 +94,40 @@ def test_length_smoke_writes_bleu_per_bucket_and_plot(tmp_path):
 
 
 def test_speed_configurations_and_flops():
-    configs = speed.parse_configs("all,bf16", "float32")
+    configs = speed_configs.parse_configs("all,bf16", "float32")
     names = [c["name"] for c in configs]
     assert len(names) == len(set(names)) == 4 * 3 + 3 + 7
     assert "luong-dot:luong-nofeed" in names and "bahdanau:bahdanau@bf16" in names
-    assert speed.parse_config("luong-general")["order"] == "luong"
+    assert speed_configs.parse_config("luong-general")["order"] == "luong"
     with pytest.raises(SystemExit):
-        speed.parse_config("luong-dot:sideways")
-    sizes = speed.REFERENCE
-    bahdanau = speed.parse_config("bahdanau:bahdanau")
-    none = speed.parse_config("none")
+        speed_configs.parse_config("luong-dot:sideways")
+    sizes = speed_configs.REFERENCE
+    bahdanau = speed_configs.parse_config("bahdanau:bahdanau")
+    none = speed_configs.parse_config("none")
     # Per decoded token the output projection (2HV) dominates both.
-    per_token = speed.forward_flops(none, sizes, 0, 1, 1, decoding=True)
+    flops = speed_flops.forward_flops
+    per_token = flops(none, sizes, 0, 1, 1, decoding=True)
     assert per_token == 2 * 3 * 512 * (256 + 512) + 2 * 512 * 8000
-    assert speed.forward_flops(bahdanau, sizes, 20, 20, 64) > speed.forward_flops(
-        none, sizes, 20, 20, 64
-    )
+    assert flops(bahdanau, sizes, 20, 20, 64) > flops(none, sizes, 20, 20, 64)
+
+
+def test_speed_ratios_pair_each_result_with_the_baseline_of_its_dtype():
+    def result(name, scale):
+        figures = dict.fromkeys(speed_report.FIGURES, 10.0 * scale)
+        return {**speed_configs.parse_config(name), **figures}
+
+    results = [
+        result("none@bf16", 2.0),
+        result("tutorial", 1.0),
+        result("additive", 4.0),
+        result("tutorial@bf16", 5.0),
+        {"name": "luong-dot", "error": "exit status 1"},
+    ]
+    speed_report.add_ratios(results)
+    ratios = results[0]["ratios"]
+    # bf16 against the bf16 tutorial; no bf16 additive, so the float32 one.
+    assert set(ratios) == {"tutorial@bf16", "additive"}
+    assert ratios["tutorial@bf16"]["train_tokens_per_s"] == 0.4  # 20 / 50
+    assert ratios["tutorial@bf16"]["latency_ms"] == 2.5  # time: 50 / 20
+    assert ratios["additive"]["beam_s"] == 2.0
+    assert "ratios" not in results[-1]
