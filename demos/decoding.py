@@ -1,8 +1,9 @@
 """How the demo decodes: greedy, beam search or top-p sampling."""
 
 import dataclasses
+import functools
 
-from demos.errors import DemoError
+from .errors import DemoError
 
 METHODS = ("greedy", "beam", "sample")
 MAX_BEAMS = 8
@@ -68,6 +69,12 @@ class Decoding:
             raise DemoError(f"Unknown decoding method {label!r}.")
         return cls(method, beams, temperature, top_p)
 
+    def sampler(self):
+        """The `keras_attn` sampler for this setting, for `lm.generate(...,
+        sampler=...)`. Equal settings get the same instance, so the model
+        reuses the decoding function it compiled for it."""
+        return _sampler(self)
+
     def describe(self):
         """A few words for the page, e.g. "beam search (4 beams)"."""
         if self.method == "beam":
@@ -75,3 +82,14 @@ class Decoding:
         if self.method == "sample":
             return f"top-p sampling (p={self.top_p}, temperature={self.temperature})"
         return "greedy search"
+
+
+@functools.lru_cache(maxsize=64)
+def _sampler(decoding):
+    from keras_attn import samplers
+
+    if decoding.method == "beam":
+        return samplers.get("beam", num_beams=decoding.beams)
+    if decoding.method == "sample":
+        return samplers.get("top_p", p=decoding.top_p, temperature=decoding.temperature)
+    return samplers.get("greedy")

@@ -1,27 +1,13 @@
 """One model directory, loaded once and ready to generate."""
 
-import collections
-import inspect
 import json
-import threading
 from pathlib import Path
 
-from demos.decoding import Decoding
-
-# How many sampling settings keep their compiled decoding function per model.
-MAX_SAMPLING_SETTINGS = 6
-
-
-def dialogue_separator():
-    """The separator `load_dailydialog` joins a reply's previous turns with.
-
-    keras-attn has no public constant for it, so the demo reads the loader's
-    default: the Chat tab must build its input the way the model's training
-    sources were built.
-    """
-    from keras_attn.data import load_dailydialog
-
-    return inspect.signature(load_dailydialog).parameters["separator"].default
+# What `keras_attn.data.load_dailydialog` joins a reply's previous turns
+# with (its default `separator`), as the dialogue models were trained: the
+# Chat tab builds its input the same way. keras-attn has no public constant
+# for it; tests/demos/test_checks.py checks this one against the loader.
+DIALOGUE_SEPARATOR = " [SEP] "
 
 
 def read_json(path):
@@ -37,21 +23,15 @@ def read_json(path):
 class LoadedModel:
     """An `AttentionSeq2SeqLM` loaded from a model directory.
 
-    Generation is serialised per model with a lock: requests for different
-    models run side by side, requests for one model take turns (they would
-    compete for the same CPU cores anyway, and the sampler swap below is
-    not thread-safe).
-
-    Greedy search is what the model is compiled with. Beam search uses
-    `generate(num_beams=...)`, which keeps one compiled function per beam
-    size. A top-p sampling setting gets a `keras_hub.samplers.TopPSampler`,
-    and its compiled decoding function is kept per setting (the last
-    `MAX_SAMPLING_SETTINGS` of them), so that going back to a setting does
-    not retrace the decoding loop.
+    Each call decodes with the sampler of its `Decoding`, passed to
+    `lm.generate(..., sampler=...)` for that call only: the model keeps one
+    compiled decoding function per sampler setting, and nothing on it is
+    swapped, so requests for one model may run side by side. The heatmap's
+    alignment comes from the same decoding pass (`return_alignment=True`).
 
     Args:
-        path: the model directory (written by `keras-attn train` or
-            `save_to_preset`).
+        path: the model directory (written by `keras_attn.training.train`,
+            `keras-attn train` or `save_to_preset`).
         task: the task the directory was listed under.
     """
 
@@ -63,17 +43,13 @@ class LoadedModel:
         self.lm = AttentionSeq2SeqLM.from_preset(str(self.path))
         self.lm.compile(sampler="greedy")
         self.options = read_json(self.path / "training" / "options.json")
-        config = self.lm.backbone.get_config()
-        self.has_attention = config.get("attention") is not None
+        # No attention: the fixed-context baseline, which has no alignment.
+        self.has_attention = self.lm.backbone.attention is not None
         # The turns of context the model was trained with (DailyDialog
         # loader default: 1).
         history = self.options.get("history", 1)
         self.history = history if isinstance(history, int) and history > 0 else 1
-        self.separator = dialogue_separator()
-        self._lock = threading.Lock()
-        self._current = Decoding()
-        # Decoding -> (sampler, compiled function), most recently used last.
-        self._compiled = collections.OrderedDict()
+        self.separator = DIALOGUE_SEPARATOR
 
     # === Inputs ===
     def dialogue_source(self, turns):
@@ -92,42 +68,18 @@ class LoadedModel:
 
     # === Generation ===
     def generate(self, text, decoding):
-        """The model's output for one input string with a `Decoding`."""
-        with self._lock:
-            if decoding.method == "beam":
-                return self.lm.generate([text], num_beams=decoding.beams)[0]
-            self._use(decoding)
-            return self.lm.generate([text])[0]
+        """The output for one input string with a `Decoding`.
 
-    def alignment(self, source, output):
-        """The attention weights of (source, output), or None for a model
-        without attention (the fixed-context baseline)."""
+        Returns:
+            `(output, alignment)`: the output string and the dict of
+            `lm.alignment()` for it (`"source_tokens"`, `"output_tokens"`,
+            `"weights"` of shape `(output_len, source_len)`), or None for a
+            model without attention.
+        """
+        sampler = decoding.sampler()
         if not self.has_attention:
-            return None
-        with self._lock:
-            return self.lm.alignment([source], [output])[0]
-
-    def _use(self, decoding):
-        """Puts the sampler and compiled function of `decoding` in place."""
-        if decoding == self._current:
-            return
-        lm = self.lm
-        self._compiled[self._current] = (lm.sampler, lm.generate_function)
-        self._compiled.move_to_end(self._current)
-        if decoding in self._compiled:
-            lm.sampler, lm.generate_function = self._compiled.pop(decoding)
-        elif decoding.method == "greedy":
-            # Not reached in practice (greedy is compiled first and kept);
-            # compile() builds a fresh greedy sampler and function.
-            lm.compile(sampler="greedy")
-        else:
-            from keras_hub.samplers import TopPSampler
-
-            # What lm.compile(sampler=...) does, without resetting the
-            # compiled greedy and beam functions kept elsewhere.
-            lm.sampler = TopPSampler(p=decoding.top_p, temperature=decoding.temperature)
-            lm.generate_function = None  # built on the next generate()
-        self._current = decoding
-        sampling = [key for key in self._compiled if key.method == "sample"]
-        for key in sampling[:-MAX_SAMPLING_SETTINGS]:
-            del self._compiled[key]
+            return self.lm.generate([text], sampler=sampler)[0], None
+        outputs, alignments = self.lm.generate(
+            [text], sampler=sampler, return_alignment=True
+        )
+        return outputs[0], alignments[0]

@@ -5,7 +5,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from demos.errors import DemoError
+from .errors import DemoError
 
 # Letters, digits, "_", "-" and "." (not first): no path separators, no "..".
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

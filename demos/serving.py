@@ -5,18 +5,15 @@ import io
 import threading
 from pathlib import Path
 
-from demos.errors import DemoError
-from demos.loaded_model import LoadedModel
-from demos.loaded_model import read_json
-from demos.safety import MODEL_NAME
-from keras_attn.cli import TASKS
-from keras_attn.metrics import TASK_METRICS
+from keras_attn import tasks
 
-TASK_TITLES = {
-    "translation": "translation (Spanish → English)",
-    "summarization": "summarization (email → subject line)",
-    "dialogue": "dialogue (chat)",
-}
+from .errors import DemoError
+from .loaded_model import LoadedModel
+from .loaded_model import read_json
+from .safety import MODEL_NAME
+
+# The tasks the app has a tab for (names in `keras_attn.tasks`).
+APP_TASKS = ("translation", "summarization", "dialogue")
 # Rendering with matplotlib's pyplot is not thread-safe.
 _PLOT_LOCK = threading.Lock()
 
@@ -32,21 +29,26 @@ class ModelRegistry:
     Args:
         models_dir: the directory holding one subdirectory per task.
         max_loaded: how many models stay loaded (least recently used go).
+        app_tasks: the names of the tasks served (`keras_attn.tasks`).
     """
 
-    def __init__(self, models_dir, max_loaded=6):
+    def __init__(self, models_dir, max_loaded=6, app_tasks=APP_TASKS):
         self.models_dir = Path(models_dir).resolve()
         self.max_loaded = max_loaded
+        self.tasks = tuple(tasks.get(name).name for name in app_tasks)
         self._loaded = collections.OrderedDict()  # (task, name) -> (stamp, model)
         self._lock = threading.Lock()
         self._loading = {}  # (task, name) -> the lock its loading holds
-        self._hidden = set()  # (task, name) of models being trained
 
     # === Listing ===
+    def task(self, name):
+        """The `keras_attn.tasks.Task` called `name`; a clear error otherwise."""
+        if name not in self.tasks:
+            raise DemoError(f"Unknown task {name!r}: choose one of {self.tasks}.")
+        return tasks.get(name)
+
     def task_dir(self, task):
-        if task not in TASKS:
-            raise DemoError(f"Unknown task {task!r}: choose one of {TASKS}.")
-        return self.models_dir / task
+        return self.models_dir / self.task(task).name
 
     def names(self, task):
         """The names of the task's models, sorted."""
@@ -59,23 +61,15 @@ class ModelRegistry:
             if MODEL_NAME.fullmatch(entry.name)
             and (entry / "config.json").is_file()
             and (entry / "model.weights.h5").is_file()
-            and (task, entry.name) not in self._hidden
         )
 
     def all_names(self):
         """`{task: [names]}` for every task."""
-        return {task: self.names(task) for task in TASKS}
-
-    def hide(self, task, name, hidden=True):
-        """Leaves a model out of the listing (while it is being trained)."""
-        if hidden:
-            self._hidden.add((task, name))
-        else:
-            self._hidden.discard((task, name))
+        return {task: self.names(task) for task in self.tasks}
 
     def no_model_message(self, task):
         return (
-            f"No {TASK_TITLES[task]} model yet: put one in "
+            f"No {self.task(task).title.lower()} model yet: put one in "
             f"`{self.task_dir(task)}/<name>/` (a directory written by "
             "`keras-attn train`), or train one in the **Train** tab."
         )
@@ -105,8 +99,8 @@ class ModelRegistry:
         ]
         if state.get("epochs_done"):
             parts.append(f"{state['epochs_done']} epoch(s)")
-        # The validation score the CLI keeps the best epoch by.
-        metric = f"val_{TASK_METRICS[task][0]}"
+        # The validation score the best epoch is kept by.
+        metric = f"val_{self.task(task).metrics[0]}"
         best = [
             h
             for h in state.get("history") or []

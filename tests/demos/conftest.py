@@ -1,5 +1,6 @@
 """Fixtures for the demo tests: tiny models of every task, trained with
-`keras-attn train` as a user would, and the app launched in a subprocess.
+`keras-attn train` as a user would, and the app launched in a subprocess
+from the checkout (`python -m demos.app`).
 
 The tiny models train while the app starts (both take seconds, mostly
 importing TensorFlow), and the app lists models on every request, so the
@@ -129,6 +130,7 @@ def demo(tmp_path_factory):
     translation model as `shipped-<name>` when there is one."""
     root = tmp_path_factory.mktemp("demo")
     models = root / "models"
+    models.mkdir()  # the app refuses a models directory that is not there
     write_data(root)
     env = subprocess_env()
     training = {}

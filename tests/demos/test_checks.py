@@ -1,8 +1,10 @@
 """The demo's own checks, without a running app: model names, uploads,
-decoding settings, an empty models directory, the command line."""
+decoding settings, an empty models directory, the command line and where
+it looks for models."""
 
 import os
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from demos.safety import check_upload
 from demos.safety import new_model_path
 from demos.safety import parse_columns
 from demos.serving import ModelRegistry
+from tests.demos.conftest import REPO
 from tests.demos.conftest import only_tensorflow
 
 pytestmark = only_tensorflow
@@ -25,7 +28,7 @@ def test_a_task_without_a_model_gets_a_clear_message(tmp_path):
         "summarization": [],
         "dialogue": [],
     }
-    with pytest.raises(DemoError, match="No summarization .* model yet") as error:
+    with pytest.raises(DemoError, match="No summarization model yet") as error:
         registry.model("summarization", None)
     assert "Train" in str(error.value)
     (tmp_path / "translation" / "half-written").mkdir(parents=True)
@@ -90,13 +93,45 @@ def test_text_columns_and_decoding_checks():
 
 
 def test_the_command_line_is_safe_by_default():
-    from demos.app import DEFAULT_MODELS_DIR
     from demos.app import build_parser
 
     args = build_parser().parse_args([])
     assert args.host == "127.0.0.1" and args.port == 7860 and not args.share
-    assert args.models_dir == DEFAULT_MODELS_DIR
-    assert DEFAULT_MODELS_DIR.name == "saved_models"
-    assert (DEFAULT_MODELS_DIR.parent / "demos" / "app.py").is_file()  # the repo
+    assert args.models_dir is None  # chosen at start-up: default_models_dir()
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--max-upload-mb", "0"])
+
+
+def test_the_default_models_directory(tmp_path, monkeypatch):
+    from demos import app
+
+    # From a checkout: the shipped models in the repository.
+    assert app.checkout_root() == REPO
+    assert app.default_models_dir({}) == REPO / "saved_models"
+    assert app.default_models_dir({"KERAS_ATTN_MODELS": str(tmp_path)}) == tmp_path
+    # Installed (no checkout around the package): ./saved_models.
+    monkeypatch.setattr(app, "PACKAGE_DIR", tmp_path / "site-packages" / "pkg")
+    assert app.checkout_root() is None
+    assert app.default_models_dir({}) == Path("saved_models")
+
+
+def test_a_missing_models_directory_is_one_line_and_exit_2(tmp_path, capsys):
+    from demos.app import main
+
+    missing = tmp_path / "nowhere"
+    assert main(["--models-dir", str(missing)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and str(missing) in error
+    assert "--models-dir" in error and "KERAS_ATTN_MODELS" in error
+    assert main(["--max-upload-mb", "0"]) == 2  # argparse says why
+    assert main(["--help"]) == 0
+
+
+def test_the_chat_input_is_joined_as_the_dailydialog_loader_joins_turns(tmp_path):
+    from demos.loaded_model import DIALOGUE_SEPARATOR
+    from keras_attn.data import load_dailydialog
+
+    path = tmp_path / "dialogues_x.txt"
+    path.write_text("one __eou__ two __eou__ three __eou__\n")
+    pairs = load_dailydialog(path, history=2)
+    assert pairs.sources[-1] == DIALOGUE_SEPARATOR.join(["one", "two"])

@@ -43,8 +43,9 @@ def test_every_shipped_model_answers_the_app_examples(task):
         model = registry.model(task, path.name)
         for example in EXAMPLES[task]:
             source = model.dialogue_source([example]) if task == "dialogue" else example
-            output = model.generate(source, Decoding())
+            output, alignment = model.generate(source, Decoding())
             assert output.strip(), f"{path.name}: empty output for {example!r}"
+            assert (alignment is not None) == model.has_attention
         if model.has_attention:
-            image = render_heatmap(model.alignment(source, output), title=example)
+            image = render_heatmap(alignment, title=example)
             assert image.width > 100 and image.height > 100
