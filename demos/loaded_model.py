@@ -3,12 +3,6 @@
 import json
 from pathlib import Path
 
-# What `keras_attn.data.load_dailydialog` joins a reply's previous turns
-# with (its default `separator`), as the dialogue models were trained: the
-# Chat tab builds its input the same way. keras-attn has no public constant
-# for it; tests/demos/test_checks.py checks this one against the loader.
-DIALOGUE_SEPARATOR = " [SEP] "
-
 
 def read_json(path):
     """A JSON file's content, or `{}` when it is missing or unreadable."""
@@ -36,6 +30,7 @@ class LoadedModel:
     """
 
     def __init__(self, path, task):
+        from keras_attn.data import DIALOGUE_SEPARATOR
         from keras_attn.models import AttentionSeq2SeqLM
 
         self.path = Path(path)
@@ -49,6 +44,7 @@ class LoadedModel:
         # loader default: 1).
         history = self.options.get("history", 1)
         self.history = history if isinstance(history, int) and history > 0 else 1
+        # Joined as `load_dailydialog` joined the training sources.
         self.separator = DIALOGUE_SEPARATOR
 
     # === Inputs ===

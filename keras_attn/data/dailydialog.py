@@ -17,7 +17,12 @@ END_OF_UTTERANCE = "__eou__"
 _DIALOGUES_FILE = re.compile(r"dialogues_(?!act_|emotion_)[^/]+\.txt")
 
 
-def load_dailydialog(path, history=1, separator=" [SEP] ", on_error="raise"):
+# Joins the turns of a dialogue source; a chat front end builds its model
+# input with the same string.
+DIALOGUE_SEPARATOR = " [SEP] "
+
+
+def load_dailydialog(path, history=1, separator=DIALOGUE_SEPARATOR, on_error="raise"):
     """Loads DailyDialog as (context, reply) pairs.
 
     Reads an official split zip (`train.zip`, `validation.zip`,

@@ -128,7 +128,7 @@ def test_a_missing_models_directory_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_the_chat_input_is_joined_as_the_dailydialog_loader_joins_turns(tmp_path):
-    from demos.loaded_model import DIALOGUE_SEPARATOR
+    from keras_attn.data import DIALOGUE_SEPARATOR
     from keras_attn.data import load_dailydialog
 
     path = tmp_path / "dialogues_x.txt"
