@@ -4,11 +4,11 @@ Issue 6, item 2: the experiment of Bahdanau et al. (2015, Fig. 2) on real
 data. Two models of the same size, an attention model (`--attention`,
 Bahdanau by default) and the fixed-context encoder-decoder
 (`attention=None`), are trained with the same budget (data, epochs, batch
-size, seed) by the project's own `keras-attn train`, so a run interrupted at
-any point continues where it stopped when the command is run again (it
-passes `--resume`). Both are then scored with corpus BLEU (sacrebleu, via
-`keras_attn.metrics`) by source-length bucket on inputs built by joining 1
-to `--max-join` consecutive dev pairs (Spanish -> English; Anki layout
+size, seed) by the library's own pipeline, `keras_attn.training.train`, so a
+run interrupted at any point continues where it stopped when the command is
+run again (it passes `resume=True`). Both are then scored with corpus BLEU
+(sacrebleu, via `keras_attn.metrics`) by source-length bucket on inputs built
+by joining 1 to `--max-join` consecutive dev pairs (Spanish -> English; Anki layout
 `English<TAB>Spanish`, so the source is column 1 and the target column 0).
 
 Training data: the training pairs, in file order, are joined into groups of
@@ -38,7 +38,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -157,10 +156,14 @@ def synthetic_corpus(directory, seed=0, train_count=240, dev_count=60):
     return directory
 
 
-# === Training (the project's CLI, resumable) ===
+# === Training (the library's pipeline, resumable) ===
 def train(name, attention, train_path, valid_path, run_dir, sizes, seed):
-    """Trains (or resumes) one model with `keras-attn train`; returns the
-    run's state (epochs done, history)."""
+    """Trains (or resumes) one model with `keras_attn.training.train`;
+    returns the run's state (epochs done, history)."""
+    import keras
+
+    from keras_attn import training
+
     state_path = os.path.join(run_dir, "training", "state.json")
     if os.path.isfile(state_path):
         with open(state_path, encoding="utf-8") as file:
@@ -171,45 +174,41 @@ def train(name, attention, train_path, valid_path, run_dir, sizes, seed):
             )
             state["wall_s_total"] = training_wall_s(run_dir)
             return state
-    command = [sys.executable, "-m", "keras_attn.cli", "train", "--out", run_dir]
-    if os.path.isfile(state_path):
-        command += ["--resume", "--epochs", str(sizes["epochs"])]
+        task, data = None, None  # the run's own
+        options = {"resume": True}
     else:
-        command += [
-            "--task", "translation",
-            "--data", train_path,
-            "--valid", valid_path,
-            "--source", "1",
-            "--target", "0",
-            "--attention", attention,
-            "--embedding-dim", str(sizes["embedding_dim"]),
-            "--hidden-dim", str(sizes["hidden_dim"]),
-            "--vocabulary-size", str(sizes["vocabulary_size"]),
-            "--source-length", str(sizes["source_length"]),
-            "--target-length", str(sizes["target_length"]),
-            "--batch-size", str(sizes["batch_size"]),
-            "--epochs", str(sizes["epochs"]),
-            "--dropout", str(sizes["dropout"]),
-            "--valid-samples", str(sizes["valid_samples"]),
-            "--seed", str(seed),
-        ]  # fmt: skip
+        task, data = "translation", train_path
+        options = {
+            "valid": valid_path,
+            "source": 1,  # Anki layout: English<TAB>Spanish, Spanish -> English
+            "target": 0,
+            "attention": attention,
+            "seed": seed,
+            **{k: v for k, v in sizes.items() if k != "epochs"},
+        }
         if os.path.isdir(run_dir) and os.listdir(run_dir):
-            # Started but no epoch finished: nothing there to keep.
-            command.append("--overwrite")
-    print(f"[{name}] {' '.join(command[1:])}", flush=True)
-    env = {
-        **os.environ,
-        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-    }
+            # Started but no epoch finished: nothing there to keep (and
+            # overwrite removes only a run the library wrote).
+            options["overwrite"] = True
+    print(
+        f"[{name}] keras_attn.training.train({task!r}, {data!r}, {run_dir!r}, "
+        f"epochs={sizes['epochs']}, "
+        + ", ".join(f"{k}={v!r}" for k, v in options.items())
+        + ")",
+        flush=True,
+    )
     start = time.perf_counter()
-    status = subprocess.run(command, env=env, cwd=ROOT).returncode
-    if status == 130:
+    try:
+        training.train(
+            task, data, run_dir, epochs=sizes["epochs"], verbose=2, **options
+        )
+    except KeyboardInterrupt:
         raise SystemExit(
             f"length.py: training {name} was interrupted; its finished epochs "
             "are kept: run the same command again to continue"
-        )
-    if status != 0:
-        raise SystemExit(f"length.py: training {name} failed (exit status {status})")
+        ) from None
+    finally:
+        keras.backend.clear_session()
     with open(state_path, encoding="utf-8") as file:
         state = json.load(file)
     # The wall time of all training calls, kept next to the run.
@@ -444,13 +443,15 @@ def count_parameters(run_dir):
 
 
 def main(argv=None):
+    from keras_attn.models import ATTENTIONS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DATA_DIR, help="train.tsv and dev.tsv")
     parser.add_argument("--runs-dir", help=f"default {os.path.relpath(RUNS_DIR, ROOT)}")
     parser.add_argument("--results-dir", help="default benchmarks/results")
     parser.add_argument(
         "--attention",
-        choices=("bahdanau", "luong-dot", "luong-general", "luong-concat"),
+        choices=[a for a in ATTENTIONS if a != "none"],  # "none" is the baseline
         default="bahdanau",
     )
     parser.add_argument("--train-join", type=int, default=6, help="most pairs joined")

@@ -7,6 +7,7 @@ from keras_attn import losses
 from keras_attn import metrics
 from keras_attn import models
 from keras_attn import samplers
+from keras_attn import tasks
 from keras_attn import training
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "metrics",
     "models",
     "samplers",
+    "tasks",
     "training",
     "__version__",
 ]

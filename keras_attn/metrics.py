@@ -24,12 +24,6 @@ METRICS = (
     "distinct2",
 )
 
-TASK_METRICS = {
-    "translation": ("bleu", "chrf"),
-    "summarization": ("rouge1", "rouge2", "rougeL"),
-    "dialogue": ("bleu1", "bleu2", "distinct1", "distinct2"),
-}
-
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 
@@ -177,7 +171,7 @@ def compute_metrics(hypotheses, references, metrics):
         metrics: a metric name or a sequence of names from `METRICS`:
             `"bleu"`, `"chrf"`, `"rouge1"`, `"rouge2"`, `"rougeL"`
             (stemmed), `"bleu1"`, `"bleu2"`, `"distinct1"`, `"distinct2"`.
-            `TASK_METRICS[task]` lists the usual ones for a task.
+            `keras_attn.tasks.get(task).metrics` lists a task's.
 
     Returns:
         A dict from each name to a float. BLEU, chrF and ROUGE are from 0 to
@@ -236,7 +230,7 @@ def evaluate(
         references: one entry per source: a reference string, or a non-empty
             list of reference strings.
         metrics: names for `compute_metrics`, e.g.
-            `TASK_METRICS["summarization"]`.
+            `keras_attn.tasks.get("summarization").metrics`.
         batch_size: int >= 1, how many sources go to one `generate` call.
         **generate_kwargs: passed to `model.generate`, e.g. `max_length=40`
             or `num_beams=5`.

@@ -93,10 +93,13 @@ def load_pairs(
     if format is None:
         extension = os.path.splitext(path)[1].lower()
         if extension not in EXTENSIONS:
-            raise ValueError(
-                f"Cannot tell the format of {path!r} from its extension "
+            raise DataFormatError(
+                path,
+                None,
+                f"cannot tell the format from the extension "
                 f"{extension or '(none)'!r}: known extensions are "
-                f"{tuple(EXTENSIONS)}. Pass format= one of {FORMATS}"
+                f"{tuple(EXTENSIONS)}. Pass format= one of {FORMATS}",
+                kind="unknown format",
             )
         format = EXTENSIONS[extension]
     if references is None:
@@ -148,9 +151,11 @@ def _parse_csv(text, columns, path, rows):
     for column in columns:
         if isinstance(column, str):
             if column not in header:
-                raise ValueError(
-                    f"{path} has no column {column!r}: its header (line "
-                    f"{header_line}) has {header}"
+                raise DataFormatError(
+                    path,
+                    header_line,
+                    f"no column {column!r}: the header has {header}",
+                    kind="missing column",
                 )
             indices.append(header.index(column))
         else:

@@ -2,14 +2,16 @@
 
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
+from keras_attn import _files
+
 WEIGHTS_FILE = "model.weights.h5"
+STATE_DIR = _files.STATE_DIR
 
 
-def export_preset(lm, path, float16=False, overwrite=False):
+def export_preset(lm, path, float16=False, overwrite=False, training_records=None):
     """Writes `lm` as a preset directory, optionally with half-size weights.
 
     A preset is what `AttentionSeq2SeqLM.from_preset` loads on any backend.
@@ -19,41 +21,55 @@ def export_preset(lm, path, float16=False, overwrite=False):
     per weight; the model card of a shipped model reports its metrics
     measured after this step).
 
+    The directory is written under a temporary name and moved into place
+    when complete. An existing `path` is replaced only with `overwrite`, and
+    only if keras-attn wrote it (a preset or a training run whose every
+    entry is one keras-attn writes; see `keras_attn._files`); anything else,
+    and an existing file, is a `FileExistsError` naming it, with nothing
+    touched.
+
     Args:
         lm: an `AttentionSeq2SeqLM`.
-        path: the directory to write; it must not exist unless `overwrite`.
+        path: the directory to write.
         float16: bool, store the weights as float16.
-        overwrite: bool, replace an existing directory.
+        overwrite: bool, replace a preset or run keras-attn wrote.
+        training_records: optional model directory (a run, its
+            `training/last`, or a preset exported from a run) whose recorded
+            `options.json` and `state.json` (the task, how it was trained)
+            go into the preset's `training/`; the run's checkpoints do not.
 
     Returns:
         `path`.
 
     Example:
-    >>> export_preset(lm, "saved_models/translation/spa-eng", float16=True)
+    >>> import os, tempfile
+    >>> preprocessor = keras_attn.models.AttentionSeq2SeqPreprocessor.from_corpus(
+    ...     ["hola"], ["hello"], vocabulary_size=40)
+    >>> lm = keras_attn.models.AttentionSeq2SeqLM(
+    ...     keras_attn.models.AttentionSeq2SeqBackbone(
+    ...         vocabulary_size=preprocessor.tokenizer.vocabulary_size(),
+    ...         embedding_dim=8, hidden_dim=8),
+    ...     preprocessor)
+    >>> path = export_preset(lm, os.path.join(tempfile.mkdtemp(), "shipped"),
+    ...     float16=True)
+    >>> sorted(os.listdir(path))[:3]
+    ['assets', 'config.json', 'metadata.json']
     """
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(
-            f"{path!r} exists. Pass overwrite=True (--overwrite) to replace it."
-        )
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix=".exporting-")
-    # mkdtemp makes the directory private (0700); a preset is for sharing.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)
-    try:
+    records = _files.records_dir(training_records) if training_records else None
+
+    def write(staging):
         lm.save_to_preset(staging)
         if float16:
             _halve_weights(os.path.join(staging, WEIGHTS_FILE))
-        if os.path.exists(path):
-            shutil.rmtree(path)
-        os.replace(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return path
+        for name in ("options.json", "state.json"):
+            if records and os.path.isfile(os.path.join(records, name)):
+                os.makedirs(os.path.join(staging, STATE_DIR), exist_ok=True)
+                shutil.copyfile(
+                    os.path.join(records, name), os.path.join(staging, STATE_DIR, name)
+                )
+
+    return _files.write_directory(path, write, overwrite=overwrite)
 
 
 def _halve_weights(path):

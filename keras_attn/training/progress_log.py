@@ -1,4 +1,4 @@
-"""A Keras callback that writes training progress as JSON lines."""
+"""A Keras callback that reports training progress as JSON records."""
 
 import json
 import sys
@@ -8,43 +8,86 @@ import keras
 
 
 class ProgressLog(keras.callbacks.Callback):
-    """Writes one JSON object per line as training goes, for a program that
-    watches the run (the demo's Train tab reads `keras-attn train --progress
-    json`).
+    """Reports one JSON record per event as training goes, for a program
+    that watches the run (`keras-attn train --progress json`, the demo's
+    Train tab).
 
-    Lines:
+    Records (dicts of JSON types; every one has `"valid_pairs"`, the number
+    of validation pairs scored after each epoch, None when unknown):
     - `{"event": "step", "epoch", "epochs", "step", "steps", "loss",
-      "elapsed", "time_left"}` every `every` steps (`steps` is an estimate
-      when the dataset's length is unknown; `time_left` is in seconds);
-    - `{"event": "epoch", "epoch", "epochs", ...logs}` at the end of each
-      epoch, with what the callbacks before this one added to the logs
-      (`EpochCheckpoint` adds the validation score).
+      "elapsed", "time_left", "valid_pairs", ...}` every `every` steps
+      (`steps` is an estimate when the dataset's length is unknown;
+      `elapsed` and `time_left` are in seconds);
+    - `{"event": "epoch", "epoch", "epochs", "valid_pairs", ...logs}` at the
+      end of each epoch, with what the callbacks before this one added to
+      the logs (`EpochCheckpoint` adds the validation score).
+
+    Each record goes to `on_record` (a callable) and, as one line of JSON,
+    to `stream`. `keras_attn.training.train` fills `steps_per_epoch`,
+    `total_epochs` and `valid_pairs` when they are left at None.
 
     Args:
-        stream: a text stream (default `sys.stdout`), flushed every line.
-        every: int, steps between step lines.
+        stream: a text stream, flushed every line. Default `sys.stdout`,
+            or no stream when `on_record` is given.
+        every: int, steps between step records.
         steps_per_epoch: int, the steps in an epoch when Keras cannot know.
         total_epochs: int, the epochs of the whole run.
+        on_record: optional callable taking each record (a dict), e.g. to
+            hand it to a parent process or a user interface.
+        valid_pairs: int, the validation pairs scored after each epoch.
 
     Example:
-    >>> lm.fit(data, epochs=3, callbacks=[ProgressLog(total_epochs=3)])
-    {"event": "step", "epoch": 1, "epochs": 3, "step": 10, ...}
-    """
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(loss="mse")
+    >>> records = []
+    >>> log = keras_attn.training.ProgressLog(
+    ...     every=2, on_record=records.append, valid_pairs=0)
+    >>> _ = model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=2, epochs=2,
+    ...     callbacks=[log], verbose=0)
+    >>> [(r["event"], r["epoch"], r.get("step")) for r in records]
+    [('step', 1, 2), ('step', 1, 4), ('epoch', 1, None), ('step', 2, 2), ('step', 2, 4), ('epoch', 2, None)]
+    >>> records[0]["steps"], records[0]["epochs"], records[-1]["valid_pairs"]
+    (4, 2, 0)
+    """  # noqa: E501
 
-    def __init__(self, stream=None, every=10, steps_per_epoch=None, total_epochs=None):
+    def __init__(
+        self,
+        stream=None,
+        every=10,
+        steps_per_epoch=None,
+        total_epochs=None,
+        on_record=None,
+        valid_pairs=None,
+    ):
         super().__init__()
+        if on_record is not None and not callable(on_record):
+            raise ValueError(
+                f"on_record must be callable or None. Received: on_record={on_record!r}"
+            )
         self.stream = stream
         self.every = max(1, int(every))
         self.steps_per_epoch = steps_per_epoch
         self.total_epochs = total_epochs
+        self.on_record = on_record
+        self.valid_pairs = valid_pairs
         self._epoch = 0
         self._started = None
         self._steps_done = 0  # over the whole fit, for the rate
 
-    def _write(self, record):
-        stream = self.stream or sys.stdout
-        stream.write(json.dumps(record) + "\n")
-        stream.flush()
+    def write(self, record):
+        """Reports one record: to `on_record`, and as a JSON line to the
+        stream. `valid_pairs` is added when the record lacks it."""
+        record = dict(record)
+        record.setdefault("valid_pairs", self.valid_pairs)
+        if self.on_record is not None:
+            self.on_record(record)
+        stream = self.stream
+        if stream is None and self.on_record is None:
+            stream = sys.stdout
+        if stream is not None:
+            stream.write(json.dumps(record) + "\n")
+            stream.flush()
 
     def _epochs(self):
         return self.total_epochs or self.params.get("epochs")
@@ -78,10 +121,16 @@ class ProgressLog(keras.callbacks.Callback):
             "elapsed": round(elapsed, 2),
             "time_left": None if time_left is None else round(time_left, 1),
         }
-        record.update({k: float(v) for k, v in (logs or {}).items()})
-        self._write(record)
+        record.update({k: _json_number(v) for k, v in (logs or {}).items()})
+        self.write(record)
 
     def on_epoch_end(self, epoch, logs=None):
         record = {"event": "epoch", "epoch": epoch + 1, "epochs": self._epochs()}
-        record.update({k: float(v) for k, v in (logs or {}).items()})
-        self._write(record)
+        record.update({k: _json_number(v) for k, v in (logs or {}).items()})
+        self.write(record)
+
+
+def _json_number(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return float(value)
