@@ -1,98 +1,156 @@
-"""The `keras-attn` command line: train, evaluate, generate, export, info.
+"""The `keras-attn` command line: train, evaluate, generate, export, demo, info.
 
     keras-attn train --task translation --data train.tsv --source 1 --target 0 \\
         --valid dev.tsv --out saved_models/translation
-    keras-attn train --resume --out saved_models/translation
+    keras-attn train --resume --out saved_models/translation --epochs 20
     keras-attn evaluate saved_models/translation --data dev.tsv --json
     keras-attn generate saved_models/translation "¿Dónde está?" --beam 5 --plot a.png
     keras-attn export saved_models/translation --out served/translation
 
-A bad argument exits with status 2 and one line saying what was wrong; so
-does a bad file (missing, malformed row, existing output directory).
+It parses arguments and prints; the library does the work. A user's mistake
+(a bad argument, a missing or malformed file, an existing output, a model
+directory that does not load) prints one line, `keras-attn COMMAND: error:
+...`, and exits with status 2 (`--debug` adds the traceback); any other
+error is a bug and shows its traceback.
 """
 
 import argparse
 import importlib.metadata
 import json
+import math
 import os
-import shutil
 import sys
+import traceback
 
-TASKS = ("translation", "summarization", "dialogue")
-ATTENTIONS = ("bahdanau", "luong-dot", "luong-general", "luong-concat", "none")
-# The column or field names each task reads by default.
-TASK_COLUMNS = {
-    "translation": ("0", "1"),
-    "summarization": ("body", "subject"),
-    "dialogue": ("0", "1"),
-}
-DEPENDENCIES = ("keras", "keras-hub", "tensorflow", "jax", "torch", "gradio")
+DEPENDENCIES = (
+    "keras", "keras-hub", "tensorflow", "jax", "torch", "gradio", "matplotlib",
+)  # fmt: skip
+DEMO_GROUP = "keras_attn.demo"
+DEMO_HINT = (
+    'the demo app is not installed: pip install "keras-attn[demo]", or run '
+    "python -m demos.app from a checkout of the repository"
+)
+PLOT_HINT = '--plot needs matplotlib: pip install "keras-attn[demo]" (or matplotlib)'
 
 
 class UsageError(Exception):
-    """A user error: reported in one line, exit status 2."""
+    """A user's mistake found by the command line: one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: error: {message}")
 
 
-# === Data ===
-def _column(value):
-    return int(value) if value is not None and value.isdigit() else value
+# === Argument types: a bad value is refused where it is parsed ===
+def _bounded(kind, test, bound):
+    def parse(value):
+        try:
+            number = kind(value)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and test(number)):
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(
+                f"must be {what} {bound}. Received: {value!r}"
+            )
+        return number
+
+    return parse
 
 
-def load_task_data(task, path, args, references=None):
-    """Reads (source, target) pairs of `task` from `path` as the options say."""
-    from keras_attn import data
-
-    if task == "dialogue" and (path.endswith(".zip") or "dialogues_" in path):
-        return data.load_dailydialog(path, history=args.history, on_error=args.on_error)
-    if task == "translation" and path.endswith(".zip"):
-        return data.load_anki(path, reverse=args.reverse, on_error=args.on_error)
-    default_source, default_target = TASK_COLUMNS[task]
-    pairs = data.load_pairs(
-        path,
-        source=_column(args.source or default_source),
-        target=_column(args.target or default_target),
-        format=args.format,
-        on_error=args.on_error,
-        references=references,
-    )
-    if args.reverse:
-        pairs.sources, pairs.targets = pairs.targets, pairs.sources
-    return pairs
+positive_int = _bounded(int, lambda n: n > 0, "> 0")
+non_negative_int = _bounded(int, lambda n: n >= 0, ">= 0")
+positive_float = _bounded(float, lambda n: n > 0, "> 0")
+fraction = _bounded(float, lambda n: 0 <= n < 1, "in [0, 1)")
 
 
-def _records_dir(model_dir):
-    """Where a model's training records are: `MODEL/training`, or for a
-    run's last epoch (`RUN/training/last`) the run's `training/`."""
-    state_dir = os.path.join(model_dir, "training")
-    parent = os.path.dirname(os.path.abspath(model_dir))
-    if not os.path.isdir(state_dir) and os.path.basename(parent) == "training":
-        return parent
-    return state_dir
+def existing_file(value):
+    """argparse type: a file that exists."""
+    if os.path.isdir(value):
+        raise argparse.ArgumentTypeError(
+            f"expected a file, found a directory: {value!r}"
+        )
+    if not os.path.isfile(value):
+        raise argparse.ArgumentTypeError(f"no such file: {value!r}")
+    return value
 
 
-def _task_of(model_dir, given):
-    if given:
-        return given
-    path = os.path.join(_records_dir(model_dir), "options.json")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as file:
-            return json.load(file)["task"]
-    return "translation"
+def model_directory(value):
+    """argparse type: a directory that exists."""
+    if not os.path.isdir(value):
+        found = "a file" if os.path.exists(value) else "nothing"
+        raise argparse.ArgumentTypeError(
+            f"expected a model directory, found {found} at {value!r}"
+        )
+    return value
 
 
-def _load_model(model_dir):
+def output_directory(value):
+    """argparse type: a directory to write, not an existing file (whether a
+    directory may be replaced is for --overwrite and the library)."""
+    if os.path.lexists(value) and not os.path.isdir(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is an existing file; expected a directory to write"
+        )
+    return value
+
+
+def output_file(value):
+    """argparse type: a file to write, in a directory that exists."""
+    parent = os.path.dirname(os.path.abspath(value))
+    if os.path.isdir(value) or not os.path.isdir(parent):
+        raise argparse.ArgumentTypeError(
+            f"expected a file in an existing directory. Received: {value!r}"
+        )
+    return value
+
+
+def column(value):
+    """argparse type: a column index (digits) or a column or field name."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "expected a column index or name. Received: ''"
+        )
+    return int(value) if value.strip().isdigit() else value
+
+
+def columns(value):
+    """argparse type: comma-separated columns, e.g. `ann0,ann1`."""
+    return [column(part) for part in value.split(",")]
+
+
+# === Shared steps ===
+def _fail(args, message):
+    raise UsageError(f"keras-attn {args.command}: error: {message}")
+
+
+def _load_model(args, path):
     from keras_attn.models import AttentionSeq2SeqLM
 
-    if not os.path.isdir(model_dir):
-        raise UsageError(f"no model directory at {model_dir!r}")
-    lm = AttentionSeq2SeqLM.from_preset(model_dir)
+    try:
+        lm = AttentionSeq2SeqLM.from_preset(path)
+    except (OSError, ValueError, KeyError) as error:
+        # Only the user's directory is read here: what does not load (a
+        # truncated weights file, a broken config) is that directory's fault.
+        _fail(args, f"cannot load a model from {path!r}: {error}")
     lm.compile(sampler="greedy")
     return lm
+
+
+def _read_pairs(args, task):
+    from keras_attn.data import DataFormatError
+
+    names = ("source", "target", "format", "reverse", "history", "on_error")
+    given = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    try:
+        return task.load(args.data, references=args.references, **given)
+    except DataFormatError:
+        raise
+    except ValueError as error:
+        # Options that do not fit the file: a CSV column its header lacks,
+        # a named column of a TSV file, an extension no loader knows.
+        _fail(args, str(error))
 
 
 # === Commands ===
@@ -112,288 +170,153 @@ def _info(args):
     return 0
 
 
-def _train_options(args):
+def _train_config(args):
+    """The run's `TrainingConfig`, from the arguments given."""
+    from keras_attn import training
+    from keras_attn.training.training_config import ARCHITECTURE_OPTIONS
+
+    fields = training.TrainingConfig.__dataclass_fields__
+    given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     if args.resume:
-        return None
-    missing = [n for n in ("task", "data") if getattr(args, n) is None]
-    if missing:
-        raise UsageError(
-            "keras-attn train: the following arguments are required: "
-            + ", ".join(f"--{n}" for n in missing)
+        extra = sorted(set(given) - {"out", "epochs", "resume", "overwrite"})
+        if extra or args.overwrite:
+            _fail(
+                args,
+                "--resume continues the run in --out with its recorded options; "
+                "only --epochs may be given. Received: "
+                + _flags(extra or ["overwrite"]),
+            )
+    else:
+        missing = [name for name in ("task", "data") if name not in given]
+        if missing:
+            _fail(args, f"the following arguments are required: {_flags(missing)}")
+    kept = [name for name in ARCHITECTURE_OPTIONS if name in given]
+    if args.base and kept:
+        _fail(
+            args,
+            "--from keeps the base model's architecture and tokenizer; leave out "
+            + _flags(kept),
         )
-    if args.pointer_generator and args.attention == "none":
-        raise UsageError(
-            "keras-attn train: --pointer-generator copies through the attention "
-            "weights; it cannot be used with --attention none"
-        )
-    return {
-        "task": args.task,
-        "data": os.path.abspath(args.data),
-        "valid": os.path.abspath(args.valid) if args.valid else None,
-        "format": args.format,
-        "source": args.source,
-        "target": args.target,
-        "reverse": args.reverse,
-        "history": args.history,
-        "on_error": args.on_error,
-        "max_examples": args.max_examples,
-        "from": os.path.abspath(args.from_dir) if args.from_dir else None,
-        "attention": args.attention,
-        "attention_order": args.attention_order,
-        "input_feeding": not args.no_input_feeding,
-        "pointer_generator": args.pointer_generator,
-        "cell": args.cell,
-        "embedding_dim": args.embedding_dim,
-        "hidden_dim": args.hidden_dim,
-        "encoder_layers": args.encoder_layers,
-        "dropout": args.dropout,
-        "vocabulary_size": args.vocabulary_size,
-        "lowercase": args.lowercase,
-        "source_length": args.source_length,
-        "target_length": args.target_length,
-        "batch_size": args.batch_size,
-        "epochs": args.epochs or 10,
-        "learning_rate": args.learning_rate,
-        "label_smoothing": args.label_smoothing,
-        "valid_samples": args.valid_samples,
-        "seed": args.seed,
-    }
+    try:
+        return training.TrainingConfig(**{"task": None, "data": None, **given})
+    except ValueError as error:  # a combination of options, checked when made
+        _fail(args, str(error))
 
 
-def _build_model(options, sources, targets):
-    from keras_attn.models import AttentionSeq2SeqBackbone
-    from keras_attn.models import AttentionSeq2SeqLM
-    from keras_attn.models import AttentionSeq2SeqPreprocessor
-
-    if options["from"]:
-        lm = AttentionSeq2SeqLM.from_preset(options["from"])  # keeps its tokenizer
-        return lm
-    preprocessor = AttentionSeq2SeqPreprocessor.from_corpus(
-        sources,
-        targets,
-        vocabulary_size=options["vocabulary_size"],
-        lowercase=options.get("lowercase", False),
-        encoder_sequence_length=options["source_length"],
-        decoder_sequence_length=options["target_length"],
-    )
-    attention = None if options["attention"] == "none" else options["attention"]
-    backbone = AttentionSeq2SeqBackbone(
-        vocabulary_size=preprocessor.tokenizer.vocabulary_size(),
-        embedding_dim=options["embedding_dim"],
-        hidden_dim=options["hidden_dim"],
-        num_encoder_layers=options["encoder_layers"],
-        cell=options["cell"],
-        attention=attention,
-        attention_order=options.get("attention_order") if attention else None,
-        input_feeding=options.get("input_feeding", True),
-        pointer_generator=options.get("pointer_generator", False),
-        dropout=options["dropout"],
-    )
-    return AttentionSeq2SeqLM(backbone, preprocessor)
-
-
-def _text_dataset(sources, targets, batch_size, shuffle_seed=None):
-    """Batches of `{"encoder_text", "decoder_text"}`.
-
-    With a seed, the pairs are shuffled every epoch and batched by length:
-    pairs fall into ten buckets by word count (the deciles of this data) and
-    each batch comes from one bucket, so the preprocessor's trimming leaves
-    little padding. Without one (validation), the order is kept.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(
-        {"encoder_text": list(sources), "decoder_text": list(targets)}
-    )
-    if shuffle_seed is None:
-        return dataset.batch(batch_size).prefetch(2)
-    dataset = dataset.shuffle(
-        len(sources), seed=shuffle_seed, reshuffle_each_iteration=True
-    )
-    pairs = zip(sources, targets, strict=True)
-    words = [len(s.split()) + len(t.split()) for s, t in pairs]
-    boundaries = sorted(set(np.percentile(words, range(10, 100, 10)).astype(int) + 1))
-    return dataset.bucket_by_sequence_length(
-        lambda pair: (
-            tf.size(tf.strings.split(pair["encoder_text"]))
-            + tf.size(tf.strings.split(pair["decoder_text"]))
-        ),
-        bucket_boundaries=[int(b) for b in boundaries],
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    ).prefetch(2)
+def _flags(names):
+    return ", ".join(f"--{name.replace('_', '-')}" for name in names)
 
 
 def _train(args):
-    import keras
-    import numpy as np
+    from keras_attn import training
 
-    from keras_attn import metrics
-    from keras_attn.training import EpochCheckpoint
-    from keras_attn.training import ProgressLog
-    from keras_attn.training import TrainingRun
-
+    config = _train_config(args)
     as_json = args.progress == "json"
     # With --progress json, stdout carries only JSON lines; words go to stderr.
-    say = (lambda line: print(line, file=sys.stderr, flush=True)) if as_json else print
-    options = _train_options(args)
-    run = TrainingRun(args.out, overwrite=args.overwrite, resume=args.resume)
-    if args.resume:
-        options = run.options
-        if args.epochs:
-            options["epochs"] = args.epochs
-    keras.utils.set_random_seed(options["seed"])
-    data_args = argparse.Namespace(**options)
-    train = load_task_data(options["task"], options["data"], data_args)
-    sources, targets = list(train.sources), list(train.targets)
-    rng = np.random.default_rng(options["seed"])
-    order = rng.permutation(len(sources))
-    if options["max_examples"]:
-        order = order[: options["max_examples"]]
-    sources = [sources[i] for i in order]
-    targets = [targets[i] for i in order]
-    if options["valid"]:
-        valid = load_task_data(options["task"], options["valid"], data_args)
-        valid_sources, valid_targets = list(valid.sources), list(valid.targets)
-    else:  # hold out 2% (at most 2,000) of the shuffled training pairs
-        held = max(1, min(2000, len(sources) // 50))
-        valid_sources, valid_targets = sources[-held:], targets[-held:]
-        sources, targets = sources[:-held], targets[:-held]
-    say(
-        f"{options['task']}: {len(sources):,} training pairs, "
-        f"{len(valid_sources):,} validation pairs"
-    )
-
-    from keras_attn.models import AttentionSeq2SeqLM
-
-    if args.resume:
-        lm = AttentionSeq2SeqLM.from_preset(run.last_checkpoint)
-    else:
-        lm = _build_model(options, sources, targets)
-        if not options["from"]:
-            lm.initialize_output_bias(targets)
-    lm.compile(
-        optimizer=keras.optimizers.Adam(options["learning_rate"], clipnorm=1.0),
-        sampler="greedy",
-        label_smoothing=options.get("label_smoothing", 0.0),
-    )
-    if args.resume:
-        run.restore_optimizer(lm)
-    run.start(options)
-
-    metric = metrics.TASK_METRICS[options["task"]][0]
-    sample = min(options["valid_samples"], len(valid_sources))
-
-    def score():
-        outputs = lm.generate(
-            valid_sources[:sample], max_length=options["target_length"]
-        )
-        references = [[t] for t in valid_targets[:sample]]
-        return metric, metrics.compute_metrics(outputs, references, [metric])[metric]
-
-    done = run.state["epochs_done"]
-    if done >= options["epochs"]:
-        say(f"{args.out}: all {options['epochs']} epochs are done already.")
-        return 0
-    batch_size = options["batch_size"]
-    callbacks = [
-        EpochCheckpoint(
-            run,
-            score_fn=score if sample else None,
-            report=say,
-            total_epochs=options["epochs"],
-        )
-    ]
-    if as_json:
-        callbacks.append(
-            ProgressLog(
-                steps_per_epoch=-(-len(sources) // batch_size),
-                total_epochs=options["epochs"],
-            )
-        )
+    out = sys.stderr if as_json else sys.stdout
+    say = lambda line: print(line, file=out, flush=True)  # noqa: E731
+    log = training.ProgressLog(stream=sys.stdout)
     try:
-        lm.fit(
-            _text_dataset(sources, targets, batch_size, shuffle_seed=options["seed"]),
-            validation_data=_text_dataset(valid_sources, valid_targets, batch_size),
-            epochs=options["epochs"],
-            initial_epoch=done,
-            callbacks=callbacks,
-            verbose=0 if as_json else 1 if sys.stdout.isatty() else 2,
-            shuffle=False,  # the dataset is shuffled above, every epoch
+        training.train(
+            **config.as_kwargs(),
+            callbacks=[log] if as_json else None,
+            verbose=0 if as_json else "auto",
+            report=say,
         )
     except KeyboardInterrupt:
-        state = run.state
+        state = _run_state(args.out)
         if as_json:
-            print(json.dumps({"event": "interrupted", **_summary(run, args.out)}))
+            log.write({"event": "interrupted", "out": args.out, **state})
         say(
             f"\ninterrupted: {state['epochs_done']} finished epoch(s) are saved in "
             f"{args.out}; continue with: keras-attn train --resume --out {args.out}"
         )
         return 130
-    state = run.state
+    state = _run_state(args.out)
     if as_json:
-        print(json.dumps({"event": "done", **_summary(run, args.out)}), flush=True)
+        log.write({"event": "done", "out": args.out, **state})
     say(
-        f"done: best {metric if sample else 'loss'} {state['best_score']:.4f} at epoch "
-        f"{state['best_epoch']}; model in {args.out}"
+        f"done: the best model (epoch {state['best_epoch']}, score "
+        f"{state['best_score']:.4f}) is in {args.out}"
     )
     return 0
 
 
-def _summary(run, out):
-    state = run.state
-    return {
-        "out": out,
-        "epochs_done": state["epochs_done"],
-        "best_epoch": state["best_epoch"],
-        "best_score": state["best_score"],
-    }
+def _run_state(out):
+    from keras_attn.training import TrainingRun
+
+    try:
+        state = TrainingRun(out, resume=True).state
+    except FileNotFoundError:  # stopped before its first epoch ended
+        state = {"epochs_done": 0, "best_epoch": None, "best_score": None}
+    return {key: state[key] for key in ("epochs_done", "best_epoch", "best_score")}
 
 
 def _evaluate(args):
     from keras_attn import metrics
+    from keras_attn import tasks
+    from keras_attn.training import recorded_options
 
-    task = _task_of(args.model, args.task)
-    references = args.references.split(",") if args.references else None
-    pairs = load_task_data(task, args.data, args, references=references)
-    sources = list(pairs.sources)
-    refs = pairs.all_references()
+    try:
+        name = args.task or (recorded_options(args.model) or {}).get("task")
+        task = tasks.get(name) if name else None
+    except ValueError as error:  # records that do not parse or name no task
+        _fail(args, str(error))
+    if task is None:
+        _fail(
+            args,
+            f"{args.model!r} records no task (it was not trained with keras-attn "
+            f"train); pass --task, one of: {', '.join(tasks.names())}",
+        )
+    pairs = _read_pairs(args, task)
+    lm = _load_model(args, args.model)
+    sources, references = list(pairs.sources), pairs.all_references()
     if args.max_examples:
-        sources, refs = sources[: args.max_examples], refs[: args.max_examples]
-    lm = _load_model(args.model)
+        sources = sources[: args.max_examples]
+        references = references[: args.max_examples]
     result = metrics.evaluate(
         lm,
         sources,
-        refs,
-        metrics=metrics.TASK_METRICS[task],
+        references,
+        metrics=task.metrics,
         batch_size=args.batch_size,
         num_beams=args.beam,
         max_length=args.max_length,
     )
-    report = {"task": task, "examples": len(sources), **result["metrics"]}
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps({"task": name, "examples": len(sources), **result["metrics"]}))
     else:
-        for name, value in result["metrics"].items():
-            print(f"{name}: {value:.2f}")
+        for metric, value in result["metrics"].items():
+            print(f"{metric}: {value:.2f}")
     return 0
 
 
 def _generate(args):
-    lm = _load_model(args.model)
-    outputs = lm.generate(
-        list(args.texts), max_length=args.max_length, num_beams=args.beam
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401  (missing: say so before decoding)
+        except ImportError:
+            _fail(args, PLOT_HINT)
+    lm = _load_model(args, args.model)
+    if args.plot and lm.backbone.attention is None:
+        _fail(args, f"{args.model!r} has no attention: --plot has nothing to draw")
+    texts = list(args.texts)
+    result = lm.generate(
+        texts,
+        max_length=args.max_length,
+        num_beams=args.beam,
+        return_alignment=bool(args.plot),
     )
+    outputs, alignments = result if args.plot else (result, [])
     for output in outputs:
         print(output)
-    if args.plot:
+    if alignments:
         from keras_attn.plotting import plot_alignment
 
-        pairs = lm.alignment(list(args.texts), outputs)
         root, extension = os.path.splitext(args.plot)
-        for i, pair in enumerate(pairs):
-            path = args.plot if len(pairs) == 1 else f"{root}-{i + 1}{extension}"
-            plot_alignment(pair, path, title=args.texts[i][:60])
+        for i, alignment in enumerate(alignments):
+            path = args.plot if len(texts) == 1 else f"{root}-{i + 1}{extension}"
+            plot_alignment(alignment, path, title=texts[i][:60])
             print(f"alignment heatmap: {path}", file=sys.stderr)
     return 0
 
@@ -401,47 +324,30 @@ def _generate(args):
 def _export(args):
     import keras
 
-    if args.format == "preset":
-        from keras_attn.export import export_preset
+    from keras_attn import export
 
-        lm = _load_model(args.model)
-        state_dir = _records_dir(args.model)
-        options_path = os.path.join(state_dir, "options.json")
-        if os.path.isfile(options_path):
-            # Presets saved before the preprocessor kept its lengths load
-            # with the defaults; the run's options hold the trained ones.
-            with open(options_path, encoding="utf-8") as file:
-                options = json.load(file)
-            preprocessor = lm.preprocessor
-            preprocessor.encoder_sequence_length = options["source_length"]
-            preprocessor.decoder_sequence_length = options["target_length"]
-        export_preset(lm, args.out, float16=args.float16, overwrite=args.overwrite)
-        # The run's options and history say what the model is (its task)
-        # and how it was trained; the checkpoints for resuming stay behind.
-        for name in ("options.json", "state.json"):
-            if os.path.isfile(os.path.join(state_dir, name)):
-                os.makedirs(os.path.join(args.out, "training"), exist_ok=True)
-                shutil.copyfile(
-                    os.path.join(state_dir, name),
-                    os.path.join(args.out, "training", name),
-                )
+    if args.format == "preset":
+        lm = _load_model(args, args.model)
+        export.export_preset(
+            lm,
+            args.out,
+            float16=args.float16,
+            overwrite=args.overwrite,
+            training_records=args.model,  # the task and how it was trained
+        )
         size = os.path.getsize(os.path.join(args.out, "model.weights.h5"))
         print(f"preset written to {args.out} (weights {size / 2**20:.1f} MiB)")
         return 0
     if args.float16:
-        raise UsageError(
-            "keras-attn export: error: --float16 applies to --format preset only"
-        )
-    from keras_attn.export import export_saved_model
-
+        _fail(args, "--float16 applies to --format preset only")
     if keras.backend.backend() != "tensorflow":
-        raise UsageError(
-            "keras-attn export: error: exporting a SavedModel needs the TensorFlow "
-            f"backend; this process runs {keras.backend.backend()!r}. Run it with "
-            "KERAS_BACKEND=tensorflow."
+        _fail(
+            args,
+            "exporting a SavedModel needs the TensorFlow backend; this process runs "
+            f"{keras.backend.backend()!r}. Run it with KERAS_BACKEND=tensorflow.",
         )
-    lm = _load_model(args.model)
-    export_saved_model(
+    lm = _load_model(args, args.model)
+    export.export_saved_model(
         lm,
         args.out,
         max_length=args.max_length,
@@ -452,225 +358,207 @@ def _export(args):
     return 0
 
 
-def _demo(args):
-    try:
-        from demos.app import main as demo_main
-    except ImportError as error:
-        raise UsageError(
-            f"keras-attn demo: error: the demo app is not importable ({error}); "
-            "run it from a checkout of the repository: python -m demos.app"
-        ) from error
-    return demo_main(args.demo_args)
+def _demo(argv):
+    """Runs the app the demo extra registers (`keras_attn.demo`, `app`)."""
+    entry_points = importlib.metadata.entry_points(group=DEMO_GROUP)
+    found = [point for point in entry_points if point.name == "app"]
+    if not found:
+        raise UsageError(f"keras-attn demo: error: {DEMO_HINT}")
+    return found[0].load()(argv)
 
 
 # === Parser ===
-def positive_int(value):
-    """argparse type: a positive integer, or a one-line error."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return number
+def _data_arguments(parser):
+    data = parser.add_argument_group("data")
+    data.add_argument("--format", choices=("tsv", "csv", "jsonl"))
+    data.add_argument("--source", type=column, help="column index or name")
+    data.add_argument("--target", type=column, help="column index or name")
+    data.add_argument("--reverse", action="store_true", default=None)
+    data.add_argument("--history", type=positive_int, help="dialogue: turns")
+    data.add_argument("--on-error", choices=("raise", "skip"), help="bad rows")
+    data.add_argument("--max-examples", type=positive_int)
+    return data
 
 
-def _data_options(parser):
-    group = parser.add_argument_group("data")
-    group.add_argument(
-        "--format", choices=("tsv", "csv", "jsonl"), help="default: from the extension"
-    )
-    group.add_argument(
-        "--source", help="source column index (tsv) or name (csv, jsonl)"
-    )
-    group.add_argument("--target", help="target column index or name")
-    group.add_argument(
-        "--reverse",
-        action="store_true",
-        help="swap source and target (Anki: Spanish to English)",
-    )
-    group.add_argument(
-        "--history",
-        type=positive_int,
-        default=1,
-        help="dialogue: previous turns in the source",
-    )
-    group.add_argument(
-        "--on-error", choices=("raise", "skip"), default="raise", help="malformed rows"
-    )
-    group.add_argument(
-        "--max-examples", type=positive_int, help="use at most this many pairs"
-    )
-
-
-def build_parser():
-    import keras_attn
-
-    parser = _Parser(
-        prog="keras-attn",
-        description="Attention for RNN encoder-decoder models in Keras 3.",
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"keras-attn {keras_attn.__version__}"
-    )
-    commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=_Parser
-    )
-
-    info = commands.add_parser("info", help="print versions and the Keras backend")
-    info.set_defaults(handler=_info)
+def _train_parser(commands, common):
+    from keras_attn import tasks
+    from keras_attn.models import ATTENTIONS
+    from keras_attn.training.training_config import DEFAULTS
 
     train = commands.add_parser(
-        "train", help="train or fine-tune a model on a data file"
+        "train",
+        parents=[common],
+        help="train or fine-tune a model on a data file",
+        description="Options left out take keras_attn.training.TrainingConfig's "
+        "defaults (lengths: the task's); with --from, the base model's.",
     )
-    train.add_argument("--task", choices=TASKS)
-    train.add_argument(
-        "--data", help="training file (tsv, csv, jsonl, Anki zip, DailyDialog zip)"
-    )
-    train.add_argument("--valid", help="validation file (default: 2%% of --data)")
-    train.add_argument("--out", required=True, help="model directory to write")
-    train.add_argument(
-        "--resume", action="store_true", help="continue the run in --out"
-    )
-    train.add_argument(
-        "--overwrite", action="store_true", help="replace an existing --out"
-    )
-    train.add_argument(
-        "--from", dest="from_dir", help="fine-tune this model (keeps its tokenizer)"
-    )
-    _data_options(train)
-    model = train.add_argument_group("model")
-    model.add_argument("--attention", choices=ATTENTIONS, default="bahdanau")
-    model.add_argument(
-        "--attention-order",
-        choices=("bahdanau", "luong"),
-        help="attend before (bahdanau) or after (luong) the RNN step; "
-        "default: bahdanau for --attention bahdanau, else luong",
-    )
-    model.add_argument(
-        "--no-input-feeding",
-        action="store_true",
-        help="luong order: do not feed the attentional output back (faster "
-        "training: attention runs over all steps at once)",
-    )
-    model.add_argument(
-        "--pointer-generator",
-        action="store_true",
-        help="let the decoder copy source tokens through its attention (See "
-        "et al., 2017): names and rare words of the source reach the output",
-    )
-    model.add_argument("--cell", choices=("gru", "lstm"), default="gru")
-    model.add_argument("--embedding-dim", type=positive_int, default=256)
-    model.add_argument("--hidden-dim", type=positive_int, default=512)
-    model.add_argument("--encoder-layers", type=positive_int, default=1)
-    model.add_argument("--dropout", type=float, default=0.2)
-    model.add_argument("--vocabulary-size", type=positive_int, default=8000)
-    model.add_argument(
-        "--lowercase",
-        action="store_true",
-        help="lowercase texts before tokenizing (outputs are lowercase)",
-    )
-    model.add_argument("--source-length", type=positive_int, default=40, help="tokens")
-    model.add_argument("--target-length", type=positive_int, default=40, help="tokens")
-    fitting = train.add_argument_group("training")
-    fitting.add_argument("--batch-size", type=positive_int, default=64)
-    fitting.add_argument("--epochs", type=positive_int, help="default 10")
-    fitting.add_argument("--learning-rate", type=float, default=1e-3)
-    fitting.add_argument("--label-smoothing", type=float, default=0.0)
-    fitting.add_argument(
-        "--valid-samples", type=int, default=200, help="pairs scored each epoch"
-    )
-    fitting.add_argument("--seed", type=int, default=0)
-    train.add_argument(
+
+    def adder(container):
+        def add(flag, **kwargs):
+            dest = kwargs.get("dest") or flag[2:].replace("-", "_")
+            if dest in DEFAULTS and ("type" in kwargs or "choices" in kwargs):
+                # The default lives in the library; help shows it.
+                shown = f"default: {DEFAULTS[dest]}"
+                kwargs["help"] = (
+                    f"{kwargs['help']}; {shown}" if "help" in kwargs else shown
+                )
+            container.add_argument(flag, **kwargs)
+
+        return add
+
+    add = adder(train)
+    add("--task", choices=tasks.names())
+    add("--data", type=existing_file, help="tsv, csv, jsonl, Anki or DailyDialog")
+    add("--valid", type=existing_file, help="validation file (default: held out)")
+    add("--out", type=output_directory, required=True, help="run directory")
+    add("--resume", action="store_true", help="continue the run in --out")
+    add("--overwrite", action="store_true", help="replace a run keras-attn wrote")
+    add("--from", dest="base", type=model_directory, help="a model to fine-tune")
+    add("--epochs", type=positive_int, help="of the whole run")
+    add(
         "--progress",
         choices=("text", "json"),
         default="text",
-        help="json: one JSON object per line on stdout (steps, epochs, done), "
-        "the rest on stderr",
+        help="json: records on stdout, words on stderr",
     )
+    _data_arguments(train)
+    add = adder(train.add_argument_group("model"))
+    add("--attention", choices=ATTENTIONS)
+    add(
+        "--attention-order", choices=("bahdanau", "luong"), help="default: by attention"
+    )
+    add("--no-input-feeding", dest="input_feeding", action="store_false", default=None)
+    add("--pointer-generator", action="store_true", default=None)
+    add("--cell", choices=("gru", "lstm"))
+    for name in ("embedding-dim", "hidden-dim", "encoder-layers", "vocabulary-size"):
+        add(f"--{name}", type=positive_int)
+    add("--dropout", type=fraction, help="in [0, 1)")
+    add("--lowercase", action="store_true", default=None)
+    add("--source-length", type=positive_int, help="tokens; default: the task's")
+    add("--target-length", type=positive_int, help="tokens; default: the task's")
+    add = adder(train.add_argument_group("fitting"))
+    add("--batch-size", type=positive_int)
+    add("--learning-rate", type=positive_float, help="> 0")
+    add("--label-smoothing", type=fraction, help="in [0, 1)")
+    add("--valid-samples", type=non_negative_int, help="pairs scored an epoch")
+    add("--seed", type=non_negative_int)
     train.set_defaults(handler=_train)
 
-    evaluate = commands.add_parser("evaluate", help="the task's metrics on a data file")
-    evaluate.add_argument("model", help="model directory")
-    evaluate.add_argument("--data", required=True)
-    evaluate.add_argument(
-        "--task", choices=TASKS, help="default: from the model's training run"
+
+def build_parser():
+    """The `keras-attn` argument parser."""
+    import keras_attn
+    from keras_attn import tasks
+
+    debug = "print the traceback of an error reported in one line"
+    # --debug goes before or after the command; SUPPRESS keeps a command's
+    # parser from resetting a --debug given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=debug
     )
-    evaluate.add_argument(
-        "--references", help="extra reference fields, e.g. ann0,ann1,ann2"
+    parser = _Parser(prog="keras-attn", description="Attention seq2seq in Keras 3.")
+    parser.add_argument(
+        "--version", action="version", version=f"keras-attn {keras_attn.__version__}"
     )
-    evaluate.add_argument(
-        "--beam", type=positive_int, help="beam size (default: greedy)"
+    parser.add_argument("--debug", action="store_true", help=debug)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser
     )
-    evaluate.add_argument("--max-length", type=positive_int)
+    commands.add_parser(
+        "info", parents=[common], help="versions and the Keras backend"
+    ).set_defaults(handler=_info)
+    _train_parser(commands, common)
+
+    evaluate = commands.add_parser(
+        "evaluate", parents=[common], help="the task's metrics on a data file"
+    )
+    evaluate.add_argument("model", type=model_directory)
+    evaluate.add_argument("--data", type=existing_file, required=True)
+    evaluate.add_argument(
+        "--task", choices=tasks.names(), help="default: the model's recorded task"
+    )
+    evaluate.add_argument("--references", type=columns, help="more, e.g. ann0,ann1")
+    _data_arguments(evaluate)
+    evaluate.add_argument("--beam", type=positive_int, help="default: greedy")
+    evaluate.add_argument("--max-length", type=positive_int, help="output tokens")
     evaluate.add_argument("--batch-size", type=positive_int, default=64)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    _data_options(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="one JSON object")
     evaluate.set_defaults(handler=_evaluate)
 
     generate = commands.add_parser(
-        "generate", help="outputs for texts, optionally a heatmap"
+        "generate", parents=[common], help="outputs and alignment heatmaps"
     )
-    generate.add_argument("model", help="model directory")
+    generate.add_argument("model", type=model_directory)
     generate.add_argument("texts", nargs="+", metavar="TEXT")
+    generate.add_argument("--beam", type=positive_int, help="default: greedy")
+    generate.add_argument("--max-length", type=positive_int, help="output tokens")
     generate.add_argument(
-        "--beam", type=positive_int, help="beam size (default: greedy)"
+        "--plot", type=output_file, help="heatmap file (several texts: NAME-1.png...)"
     )
-    generate.add_argument("--max-length", type=positive_int)
-    generate.add_argument("--plot", help="write the alignment heatmap to this .png")
     generate.set_defaults(handler=_generate)
 
-    export = commands.add_parser("export", help="a TensorFlow SavedModel for serving")
-    export.add_argument("model", help="model directory")
-    export.add_argument("--out", required=True)
-    export.add_argument("--beam", type=positive_int)
-    export.add_argument("--max-length", type=positive_int)
-    export.add_argument(
-        "--format",
-        choices=("saved_model", "preset"),
-        default="saved_model",
-        help="saved_model: strings in, strings out (TensorFlow); preset: a "
-        "model directory to ship (from_preset on any backend)",
+    export = commands.add_parser(
+        "export", parents=[common], help="a preset to ship, a SavedModel to serve"
     )
+    export.add_argument("model", type=model_directory)
+    export.add_argument("--out", type=output_directory, required=True)
     export.add_argument(
-        "--float16", action="store_true", help="preset: store weights as float16"
+        "--format", choices=("saved_model", "preset"), default="saved_model"
     )
-    export.add_argument("--overwrite", action="store_true")
+    export.add_argument("--float16", action="store_true", help="preset: half size")
+    export.add_argument("--beam", type=positive_int, help="saved_model: beam size")
+    export.add_argument("--max-length", type=positive_int, help="saved_model: tokens")
+    export.add_argument("--overwrite", action="store_true", help="replace an export")
     export.set_defaults(handler=_export)
-
-    demo = commands.add_parser(
-        "demo",
-        help="the Gradio app (options: see keras-attn demo --help)",
-        add_help=False,
-    )
-    demo.add_argument("demo_args", nargs=argparse.REMAINDER)
-    demo.set_defaults(handler=_demo)
+    # Listed for --help; main() hands what follows `demo` to the app.
+    commands.add_parser("demo", help="the Gradio app (keras-attn demo --help)")
     return parser
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Runs `keras-attn` with `argv` (default `sys.argv[1:]`).
+
+    Returns:
+        The exit status: 0; 2 for a user's mistake; 130 when training is
+        interrupted.
+    """
+    argv = sys.argv[1:] if argv is None else [os.fspath(arg) for arg in argv]
+    debug, command = False, ""
     try:
-        if argv[:1] == ["demo"]:
-            # The app parses its own options (argparse's REMAINDER would
-            # refuse `demo --port 8000`).
-            return _demo(argparse.Namespace(demo_args=argv[1:]))
+        demo = argv.index("demo") if "demo" in argv[:2] else None
+        if demo is not None and argv[:demo] in ([], ["--debug"]):
+            # The app parses its own options (argparse would refuse them).
+            return _demo(argv[demo + 1 :])
         parser = build_parser()
         args = parser.parse_args(argv)
-        if getattr(args, "handler", None) is None:
-            parser.print_help()
+        debug, command = args.debug, args.command
+        if args.command in (None, "demo"):
+            parser.print_help(sys.stderr)
             return 2
         return args.handler(args)
-    except UsageError as error:
-        print(error, file=sys.stderr)
+    except _user_errors() as error:
+        if debug:
+            traceback.print_exc()
+        if not isinstance(error, UsageError):
+            error = f"keras-attn {command}: error: {error}"
+        print(" ".join(str(error).split()), file=sys.stderr)  # one line
         return 2
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
-        # Bad input files and arguments: one line, no traceback.
-        command = sys.argv[1] if len(sys.argv) > 1 else ""
-        print(
-            f"keras-attn {command}: error: {error}".replace("  ", " "), file=sys.stderr
-        )
-        return 2
+
+
+def _user_errors():
+    """The exceptions that report a user's mistake: the command line's own,
+    a malformed data file, and paths that are missing or in the way."""
+    from keras_attn.data import DataFormatError
+
+    return (
+        UsageError,
+        DataFormatError,
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+    )
 
 
 if __name__ == "__main__":
