@@ -675,13 +675,7 @@ def test_export_out_at_an_existing_file_is_refused(capsys, tmp_path, preset_dir)
     [
         "train",
         "preset",
-        pytest.param(
-            "saved_model",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="export_saved_model(overwrite=True) writes into any directory",
-            ),
-        ),
+        "saved_model",
     ],
 )
 def test_overwrite_refuses_a_directory_this_package_did_not_write(

@@ -5,13 +5,23 @@ import os
 
 import keras
 
+from keras_attn._files import check_output_directory
+from keras_attn._files import write_directory
 from keras_attn.models.attention_seq2seq_lm import AttentionSeq2SeqLM
+from keras_attn.models.attention_seq2seq_lm import resolve_sampler
 from keras_attn.models.join_punctuation import join_punctuation
 from keras_attn.samplers import BeamSearchSampler
 
 
 def export_saved_model(
-    lm, path, max_length=None, num_beams=None, length_penalty=0.6, overwrite=False
+    lm,
+    path,
+    max_length=None,
+    num_beams=None,
+    length_penalty=0.6,
+    overwrite=False,
+    *,
+    sampler=None,
 ):
     """Writes `lm` as a SavedModel whose `serving_default` maps text to text.
 
@@ -29,10 +39,14 @@ def export_saved_model(
         path: the directory to write; it must not exist unless `overwrite`.
         max_length: int, the most output tokens; defaults to the
             preprocessor's `decoder_sequence_length`.
-        num_beams: int, decode with beam search instead of the compiled
-            sampler.
+        num_beams: int, shortcut for
+            `sampler=BeamSearchSampler(num_beams, length_penalty)`.
         length_penalty: float, GNMT's alpha with `num_beams`.
-        overwrite: bool, replace an existing directory.
+        overwrite: bool, replace an existing directory that keras-attn
+            wrote (a SavedModel export); any other is refused untouched.
+        sampler: the sampler the SavedModel decodes with: a name of
+            `keras_attn.samplers.NAMES` or a sampler instance; defaults to
+            the one `lm` was compiled with. `lm` itself is not changed.
 
     Returns:
         The path written.
@@ -50,10 +64,9 @@ def export_saved_model(
             f"Received: {type(lm).__name__}"
         )
     path = os.fspath(path)
-    if os.path.exists(path) and os.listdir(path) and not overwrite:
-        raise FileExistsError(
-            f"{path!r} exists and is not empty; pass overwrite=True to replace it."
-        )
+    # Before the work: an existing directory keras-attn did not write is
+    # refused, and left as it is.
+    check_output_directory(path, overwrite, kinds=("saved_model",))
     import tensorflow as tf
 
     from keras_attn.export.tf_word_piece import TFWordPiece
@@ -65,9 +78,14 @@ def export_saved_model(
     )
     source_length = preprocessor.encoder_sequence_length
     target_length = max_length or preprocessor.decoder_sequence_length
-    sampler = lm.sampler
     if num_beams is not None:
+        if sampler is not None:
+            raise ValueError(
+                "Pass `sampler` or `num_beams`, not both. Received: "
+                f"sampler={sampler!r}, num_beams={num_beams!r}"
+            )
         sampler = BeamSearchSampler(num_beams, length_penalty)
+    sampler = lm.sampler if sampler is None else resolve_sampler(sampler)
 
     def serve(texts):
         ids = tokenizer.tokenize(texts)[:, : source_length - 2]
@@ -80,20 +98,16 @@ def export_saved_model(
             [column * start, tf.fill([batch, target_length - 1], pad)], axis=1
         )
         decoder_mask = tf.sequence_mask(tf.ones([batch], tf.int32), target_length)
-        compiled_sampler = lm.sampler
-        lm.sampler = sampler
-        try:
-            generated = lm.generate_step(
-                {
-                    "encoder_token_ids": encoder_ids,
-                    "encoder_padding_mask": encoder_mask,
-                    "decoder_token_ids": decoder_ids,
-                    "decoder_padding_mask": decoder_mask,
-                },
-                stop_token_ids=[end],
-            )
-        finally:
-            lm.sampler = compiled_sampler
+        generated = lm.generate_step(
+            {
+                "encoder_token_ids": encoder_ids,
+                "encoder_padding_mask": encoder_mask,
+                "decoder_token_ids": decoder_ids,
+                "decoder_padding_mask": decoder_mask,
+            },
+            stop_token_ids=[end],
+            sampler=sampler,
+        )
         token_ids = generated["decoder_token_ids"]
         keep = generated["decoder_padding_mask"]
         for special in (pad, start, end):
@@ -109,5 +123,9 @@ def export_saved_model(
     archive.add_endpoint(
         "serve", serve, input_signature=[tf.TensorSpec([None], tf.string, name="texts")]
     )
-    archive.write_out(path, verbose=False)
-    return path
+    return write_directory(
+        path,
+        lambda staging: archive.write_out(staging, verbose=False),
+        overwrite=overwrite,
+        kinds=("saved_model",),
+    )

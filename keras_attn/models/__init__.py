@@ -1,5 +1,6 @@
 """The seq2seq model: backbone, tokenizer, preprocessor and task."""
 
+from keras_attn.models.attention_seq2seq_backbone import ATTENTIONS
 from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbone
 from keras_attn.models.attention_seq2seq_lm import AttentionSeq2SeqLM
 from keras_attn.models.attention_seq2seq_preprocessor import (
@@ -8,6 +9,7 @@ from keras_attn.models.attention_seq2seq_preprocessor import (
 from keras_attn.models.attention_seq2seq_tokenizer import AttentionSeq2SeqTokenizer
 
 __all__ = [
+    "ATTENTIONS",
     "AttentionSeq2SeqBackbone",
     "AttentionSeq2SeqLM",
     "AttentionSeq2SeqPreprocessor",

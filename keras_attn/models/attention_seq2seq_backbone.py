@@ -13,7 +13,10 @@ from keras_attn.layers import BahdanauAttention
 from keras_attn.layers import LuongAttention
 from keras_attn.layers import PointerGenerator
 
-ATTENTION_TYPES = ("bahdanau", "luong-dot", "luong-general", "luong-concat", None)
+# The attention names, defined here once: the command line, the demo and the
+# benchmarks import this tuple. "none" is the fixed-context baseline, stored
+# in the config as `attention=None`.
+ATTENTIONS = ("bahdanau", "luong-dot", "luong-general", "luong-concat", "none")
 CELL_TYPES = ("gru", "lstm")
 
 
@@ -54,8 +57,10 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         hidden_dim: int (even), decoder size and memory size.
         num_encoder_layers: int, stacked bidirectional encoder layers.
         cell: `"gru"` or `"lstm"`.
-        attention: `"bahdanau"`, `"luong-dot"`, `"luong-general"`,
-            `"luong-concat"` or `None` (the fixed-context baseline).
+        attention: one of `keras_attn.models.ATTENTIONS`: `"bahdanau"`,
+            `"luong-dot"`, `"luong-general"`, `"luong-concat"`, or `"none"`
+            (the fixed-context baseline; `None` means the same and is what
+            the config stores).
         attention_units: int, size of the additive score's hidden layer
             (`"bahdanau"`, `"luong-concat"`); defaults to `hidden_dim`.
         attention_order: `"bahdanau"` (attend with the previous state, then
@@ -113,7 +118,10 @@ class AttentionSeq2SeqBackbone(keras_hub.models.Backbone):
         dtype=None,
         **kwargs,
     ):
-        check_choice("attention", attention, ATTENTION_TYPES)
+        if attention == "none":
+            attention = None  # the baseline's one spelling in the config
+        if attention is not None:
+            check_choice("attention", attention, ATTENTIONS)
         check_choice("cell", cell, CELL_TYPES)
         if attention_order is None and attention is not None:
             attention_order = "bahdanau" if attention == "bahdanau" else "luong"

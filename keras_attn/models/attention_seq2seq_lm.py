@@ -1,20 +1,28 @@
 """The end-to-end seq2seq task model: fit on text pairs, generate text."""
 
+import functools
+import itertools
+import json
+import threading
 import warnings
 
 import keras
 import keras_hub
 from keras import ops
+from keras import tree
 
+from keras_attn import samplers
 from keras_attn.losses import SmoothedSparseCategoricalCrossentropy
 from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbone
 from keras_attn.models.attention_seq2seq_preprocessor import (
     AttentionSeq2SeqPreprocessor,
 )
 from keras_attn.samplers import BeamSearchSampler
-from keras_attn.samplers import GreedySampler
+from keras_attn.samplers.sample_with_cache import returns_cache
+from keras_attn.samplers.sample_with_cache import sample_with_cache
 
-SAMPLERS = ("greedy", "beam", "top_k", "top_p", "random", "contrastive")
+# Guards the lazy creation of a model's compiled-function cache.
+_CACHE_CREATION = threading.Lock()
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
@@ -23,14 +31,16 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
 
     `fit` takes `{"encoder_text": [...], "decoder_text": [...]}` string
     pairs (or a `tf.data.Dataset` of them) and trains with teacher forcing;
-    `generate` decodes new text with the sampler chosen in `compile`
-    (`"greedy"`, `"top_k"`, `"top_p"`, `"random"` or a
-    `keras_hub.samplers.Sampler`). The encoder runs once per batch and the
-    attention keys once per source; the decoding loop is compiled
-    (`tf.function` on TensorFlow, with XLA when the model's `jit_compile`
-    is on, which Keras leaves off on a CPU; `jax.jit` on JAX). The source is
-    cut to the batch's longest input (rounded up to a multiple of 8), so a
-    short sentence does not pay for the longest one the model allows.
+    `generate` decodes new text with the sampler chosen in `compile`, or
+    with one given for that call (`sampler="beam"`, a name of
+    `keras_attn.samplers.NAMES` or a `keras_hub.samplers.Sampler`), and can
+    return what each output token attended to. The encoder runs once per
+    batch and the attention keys once per source; the decoding loop is
+    compiled once per sampler configuration (`tf.function` on TensorFlow,
+    with XLA when the model's `jit_compile` is on, which Keras leaves off on
+    a CPU; `jax.jit` on JAX). The source is cut to the batch's longest input
+    (rounded up to a multiple of 8), so a short sentence does not pay for
+    the longest one the model allows.
 
     Args:
         backbone: an `AttentionSeq2SeqBackbone`.
@@ -38,6 +48,7 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             on token ids.
 
     Example:
+    >>> import keras_attn
     >>> sources, targets = ["hola", "adiós"], ["hello", "goodbye"]
     >>> preprocessor = keras_attn.models.AttentionSeq2SeqPreprocessor.from_corpus(
     ...     sources, targets, vocabulary_size=100)
@@ -48,6 +59,11 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
     >>> lm.compile(sampler="greedy")
     >>> _ = lm.fit({"encoder_text": sources, "decoder_text": targets}, verbose=0)
     >>> outputs = lm.generate(["hola"], max_length=8)
+    >>> outputs = lm.generate(["hola"], max_length=8, sampler="beam")
+    >>> text, pair = lm.generate("hola", max_length=8, return_alignment=True)
+    >>> pair["weights"].shape == (len(pair["output_tokens"]),
+    ...                           len(pair["source_tokens"]))
+    True
     """
 
     backbone_cls = AttentionSeq2SeqBackbone
@@ -98,27 +114,20 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         Args:
             optimizer, loss, weighted_metrics: as `keras.Model.compile`, with
                 the defaults above for `"auto"`.
-            sampler: one of `"greedy"` (this package's `GreedySampler`, the
-                argmax of the logits), `"beam"` (its `BeamSearchSampler` with
-                5 beams and GNMT's length penalty),
-                `"top_k"`, `"top_p"`, `"random"`, `"contrastive"`, or a
+            sampler: the sampler `generate` uses when it is given none: a
+                name of `keras_attn.samplers.NAMES` (`"greedy"`: this
+                package's `GreedySampler`, the argmax of the logits;
+                `"beam"`: its `BeamSearchSampler` with 5 beams and GNMT's
+                length penalty; `"top_k"`, `"top_p"`, `"random"`), or a
                 `keras_hub.samplers.Sampler` instance.
             label_smoothing: float in [0, 1), for the default loss.
             **kwargs: passed to `keras.Model.compile`.
         """
-        self._beam_functions = _BeamFunctions()
+        sampler = resolve_sampler(sampler)
+        # jit_compile and run_eagerly may change: compile anew.
+        self._generate_functions = _GenerateFunctions()
         if loss == "auto" and label_smoothing:
             loss = SmoothedSparseCategoricalCrossentropy(label_smoothing)
-        if isinstance(sampler, str):
-            if sampler not in SAMPLERS:
-                raise ValueError(
-                    f"sampler must be one of {SAMPLERS} or a "
-                    f"keras_hub.samplers.Sampler. Received: sampler={sampler!r}"
-                )
-            if sampler == "beam":
-                sampler = BeamSearchSampler()
-            elif sampler == "greedy":
-                sampler = GreedySampler()  # argmax of the logits, no softmax
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
         super().compile(
@@ -129,8 +138,27 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             **kwargs,
         )
 
-    def generate_step(self, inputs, stop_token_ids=None):
-        """Decodes one batch of token ids; compiled by `generate`."""
+    def generate_step(
+        self, inputs, stop_token_ids=None, *, sampler=None, return_alignment=False
+    ):
+        """Decodes one batch of token ids; `generate` compiles it.
+
+        Args:
+            inputs: keras-hub's seq2seq dictionary of token ids and padding
+                masks, the decoder side holding the prompt (`[START]`).
+            stop_token_ids: ids that end a sequence, or `None`.
+            sampler: the sampler to decode with; defaults to `self.sampler`.
+            return_alignment: bool, also return `"alignment"`, the attention
+                weights of each decoding step `(batch, target_len,
+                source_len)` float32, row `t` for the token at position `t`
+                (zeros at the prompt).
+
+        Returns:
+            A dictionary with `"decoder_token_ids"` and
+            `"decoder_padding_mask"` (true up to and including the first
+            stop token), `(batch, target_len)`, and `"alignment"` when asked.
+        """
+        sampler = self.sampler if sampler is None else sampler
         backbone = self.backbone
         memory, memory_mask, keys, states = backbone.encode(
             inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
@@ -142,97 +170,356 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
 
         # The source side (memory, mask, keys) never changes while decoding.
         # A beam sampler reorders every cache leaf at every step, so only the
-        # states go in the cache; the source side is expanded to the
-        # sampler's rows once, outside the loop.
+        # states (and the alignment history) go in the cache; the source
+        # side is expanded to the sampler's rows once, outside the loop.
         keys = keys if keys is not None else memory
         source_token_ids = inputs["encoder_token_ids"]
-        rows = _rows_per_input(self.sampler)
+        rows = _rows_per_input(sampler)
         if rows > 1:
             memory, memory_mask, keys, source_token_ids = (
                 ops.repeat(x, rows, axis=0)
                 for x in (memory, memory_mask, keys, source_token_ids)
             )
 
-        def next(prompt, cache, index):
+        def step(prompt, states, index):
             token = ops.take(prompt, index - 1, axis=1)
-            logits, states, _ = backbone.decode_step(
-                token, cache, memory, memory_mask, keys, source_token_ids
+            return backbone.decode_step(
+                token, states, memory, memory_mask, keys, source_token_ids
             )
-            return logits, None, states
 
-        cache = states
-        decoder_token_ids = self.sampler(
-            next=next,
-            prompt=decoder_token_ids,
-            cache=cache,
-            index=index,
-            mask=decoder_padding_mask,
-            stop_token_ids=stop_token_ids,
-            model=self,
-        )
-        return {
-            "decoder_token_ids": decoder_token_ids,
-            "decoder_padding_mask": _mask_after_stop(
-                decoder_token_ids, decoder_padding_mask, stop_token_ids
-            ),
+        arguments = {
+            "prompt": decoder_token_ids,
+            "index": index,
+            "mask": decoder_padding_mask,
+            "stop_token_ids": stop_token_ids,
+            "model": self,
         }
+        outputs = {}
+        if return_alignment:
+            batch_size, target_length = ops.shape(decoder_token_ids)[:2]
+            source_length = ops.shape(inputs["encoder_token_ids"])[1]
+            history = ops.zeros((batch_size, target_length, source_length), "float32")
+
+            def next(prompt, cache, index):
+                states, history = cache
+                logits, states, alignment = step(prompt, states, index)
+                # Row `index` holds the weights that produced token `index`.
+                history = ops.slice_update(
+                    history, [0, index, 0], ops.cast(alignment, "float32")[:, None]
+                )
+                return logits, None, (states, history)
+
+            decoder_token_ids, (_, history) = sample_with_cache(
+                sampler, next=next, cache=(states, history), **arguments
+            )
+            outputs["alignment"] = history
+        else:
+
+            def next(prompt, cache, index):
+                logits, states, _ = step(prompt, cache, index)
+                return logits, None, states
+
+            decoder_token_ids = sampler(next=next, cache=states, **arguments)
+        outputs["decoder_token_ids"] = decoder_token_ids
+        outputs["decoder_padding_mask"] = _mask_after_stop(
+            decoder_token_ids, decoder_padding_mask, stop_token_ids
+        )
+        return outputs
+
+    def make_generate_function(self):
+        """The compiled decoding function of the sampler given to `compile`.
+
+        keras-hub's hook, kept for its callers: builds `generate_function`
+        once (until the next `compile`) and returns it. `generate` with a
+        sampler of its own uses a function compiled for that sampler
+        instead, and never changes this one.
+
+        Returns:
+            A function `(inputs, stop_token_ids=None) -> outputs` over token
+            ids, as `generate_step`.
+        """
+        with self._function_cache().lock:
+            if self.generate_function is None:
+                self.generate_function = self._compile_generate_step(
+                    self.sampler, return_alignment=False
+                )
+            return self.generate_function
 
     def generate(
         self,
         inputs,
         max_length=None,
+        *,
+        sampler=None,
+        return_alignment=False,
         stop_token_ids="auto",
-        strip_prompt=False,
         num_beams=None,
         length_penalty=0.6,
     ):
         """Generates text for `inputs`, a string or a list of strings.
 
-        Decodes with the sampler given to `compile`, or with beam search when
-        `num_beams` is given.
+        Decodes with the sampler given to `compile`, or with `sampler` (or
+        `num_beams`) for this call only: the model is not changed, so
+        threads may decode with different samplers at once. Each sampler
+        configuration (its class and `get_config()`) is compiled once and
+        kept until the next `compile`; an instance whose configuration
+        equals an earlier one's runs that one's compiled function (and, for
+        a random sampler, continues its random state).
 
         Args:
             inputs: a non-empty string, a non-empty list of them, or a
-                `tf.data.Dataset`.
+                `tf.data.Dataset` of string batches (decoded batch by
+                batch). Without a preprocessor: keras-hub's dictionary of
+                token ids, or a dataset of them.
             max_length: int, the most output tokens (with `[START]`);
                 defaults to the preprocessor's `decoder_sequence_length`.
+            sampler: `None` (the compiled sampler), a name of
+                `keras_attn.samplers.NAMES` or a `keras_hub.samplers.Sampler`.
+            return_alignment: bool, also return what each output token
+                attended to, taken from the decoding pass itself (for beam
+                search, the returned hypothesis's own weights).
             stop_token_ids: `"auto"` (the `[END]` token), `None` or ids.
-            strip_prompt: unused for the empty prompt of translation.
-            num_beams: int, decode with `BeamSearchSampler(num_beams,
-                length_penalty)` for this call (1 is greedy search).
+            num_beams: int, shortcut for
+                `sampler=BeamSearchSampler(num_beams, length_penalty)`
+                (1 is greedy search).
             length_penalty: float, GNMT's alpha for `num_beams`.
 
         Returns:
-            A string, or a list of strings for a list of inputs.
+            A string for a string input, else a list of strings (without a
+            preprocessor: a dictionary of token id arrays). With
+            `return_alignment=True`, a tuple `(outputs, alignments)`:
+            per input, the dictionary `alignment()` returns
+            (`"source_tokens"` with `[START]` and `[END]`, `"output_tokens"`
+            ending with the `[END]` the decoder emitted, `"weights"` a NumPy
+            array `(output_len, source_len)`); one dictionary for a string
+            input. An output that reaches `max_length` without `[END]` has
+            no `[END]` row.
+
+        Example:
+        An untrained model, so the words are arbitrary:
+        >>> import keras_attn
+        >>> tokenizer = keras_attn.models.AttentionSeq2SeqTokenizer(
+        ...     vocabulary=["[PAD]", "[UNK]", "[START]", "[END]", "hola", "hello"])
+        >>> lm = keras_attn.models.AttentionSeq2SeqLM(
+        ...     keras_attn.models.AttentionSeq2SeqBackbone(
+        ...         vocabulary_size=6, embedding_dim=8, hidden_dim=8),
+        ...     keras_attn.models.AttentionSeq2SeqPreprocessor(tokenizer))
+        >>> outputs = lm.generate(["hola", "hola hola"], max_length=6, sampler="beam")
+        >>> text, pair = lm.generate("hola", max_length=6, return_alignment=True)
+        >>> pair["source_tokens"]
+        ['[START]', 'hola', '[END]']
+        >>> pair["weights"].shape == (len(pair["output_tokens"]), 3)
+        True
         """
         if num_beams is not None:
-            # One sampler and compiled function per beam setting, kept until
-            # the next compile(): building them each call retraces the loop.
-            key = (num_beams, length_penalty)
-            cache = self._beam_functions.by_setting
-            if key not in cache:
-                cache[key] = (BeamSearchSampler(num_beams, length_penalty), None)
-            compiled_sampler, compiled_function = self.sampler, self.generate_function
-            self.sampler, self.generate_function = cache[key]
-            try:
-                return self.generate(inputs, max_length, stop_token_ids, strip_prompt)
-            finally:
-                cache[key] = (self.sampler, self.generate_function)
-                self.sampler, self.generate_function = (
-                    compiled_sampler,
-                    compiled_function,
+            if sampler is not None:
+                raise ValueError(
+                    "Pass `sampler` or `num_beams`, not both. Received: "
+                    f"sampler={sampler!r}, num_beams={num_beams!r}"
                 )
+            sampler = BeamSearchSampler(num_beams, length_penalty)
+        elif sampler is not None:
+            sampler = resolve_sampler(sampler)
+        if return_alignment:
+            self._check_can_align(self.sampler if sampler is None else sampler)
         if self.preprocessor is not None:
             _check_texts(inputs)
             self._warn_if_truncated(inputs)
             if stop_token_ids == "auto":
                 stop_token_ids = [self.preprocessor.special_token_id("end")]
-        return super().generate(
-            inputs,
-            max_length=max_length,
-            stop_token_ids=stop_token_ids,
-            strip_prompt=strip_prompt,
-        )
+        elif stop_token_ids == "auto":
+            raise ValueError(
+                "`stop_token_ids='auto'` reads the end token from the "
+                "preprocessor, and this model has none (preprocessor=None). "
+                "Pass `stop_token_ids=None` to decode to `max_length`, or the "
+                "ids that end a sequence."
+            )
+        if return_alignment or sampler is not None:
+            generate_function = self._generate_function(sampler, return_alignment)
+        else:
+            generate_function = self.make_generate_function()
+
+        if self.preprocessor is not None and not self.preprocessor.built:
+            # Its packers are made on first use; two threads making them at
+            # once trip Keras's check that a built layer gains no state.
+            with self._function_cache().lock:
+                if not self.preprocessor.built:
+                    self.preprocessor.build(None)
+        batches, is_scalar = self._generate_batches(inputs)
+        outputs, alignments = [], []
+        for batch in batches:
+            if self.preprocessor is not None:
+                batch = self.preprocessor.generate_preprocess(
+                    batch, sequence_length=max_length
+                )
+            batch = _distribute(batch)
+            generated = generate_function(batch, stop_token_ids=stop_token_ids)
+            if return_alignment:
+                alignments.extend(self._decoded_alignments(batch, generated))
+            generated = {
+                key: generated[key]
+                for key in ("decoder_token_ids", "decoder_padding_mask")
+            }
+            if self.preprocessor is not None:
+                generated = self.preprocessor.generate_postprocess(generated)
+            outputs.append(generated)
+        outputs = _join_batches(outputs, is_scalar)
+        if return_alignment:
+            return outputs, alignments[0] if is_scalar else alignments
+        return outputs
+
+    def _check_can_align(self, sampler):
+        if self.backbone.attention is None:
+            raise ValueError(
+                "The fixed-context baseline (attention=None) has no alignment: "
+                "generate with return_alignment=False."
+            )
+        if self.preprocessor is None:
+            raise ValueError(
+                "`return_alignment=True` names the tokens with the "
+                "preprocessor's tokenizer, and this model has none "
+                "(preprocessor=None)."
+            )
+        if not returns_cache(sampler):
+            raise ValueError(
+                "`return_alignment=True` reads the weights from the decoding "
+                "loop's cache, and this sampler runs a loop of its own that "
+                "returns only tokens. For beam search use 'beam' "
+                "(keras_attn.samplers.BeamSearchSampler). Received: "
+                f"sampler={type(sampler).__name__}"
+            )
+
+    def _function_cache(self):
+        cache = getattr(self, "_generate_functions", None)
+        if cache is None:
+            with _CACHE_CREATION:
+                cache = getattr(self, "_generate_functions", None)
+                if cache is None:
+                    cache = self._generate_functions = _GenerateFunctions()
+        return cache
+
+    def _generate_function(self, sampler, return_alignment):
+        """The compiled function for a sampler configuration, made once."""
+        sampler = self.sampler if sampler is None else sampler
+        key = (_sampler_key(sampler), bool(return_alignment))
+        cache = self._function_cache()
+        with cache.lock:
+            if key not in cache.functions:
+                cache.functions[key] = self._compile_generate_step(
+                    sampler, return_alignment
+                )
+            return cache.functions[key]
+
+    def _compile_generate_step(self, sampler, return_alignment):
+        """`generate_step` for `sampler`, compiled as keras-hub's
+        `CausalLM.make_generate_function` compiles it for `self.sampler`."""
+
+        def generate_step(inputs, stop_token_ids=None):
+            return self.generate_step(
+                inputs,
+                stop_token_ids,
+                sampler=sampler,
+                return_alignment=return_alignment,
+            )
+
+        backend = keras.config.backend()
+        if backend == "torch":
+            import torch
+
+            def no_grad_generate_step(inputs, stop_token_ids=None):
+                with torch.no_grad():
+                    return generate_step(inputs, stop_token_ids)
+
+            return no_grad_generate_step
+        if self.run_eagerly or backend not in ("tensorflow", "jax"):
+            return generate_step
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return tf.function(
+                generate_step, jit_compile=getattr(self, "jit_compile", True)
+            )
+        import jax
+
+        # Stateless: the weights and the sampler's own variables (random
+        # seeds) go in as arguments; the new seeds come back out.
+        @functools.partial(jax.jit, static_argnames=["stop_token_ids"])
+        def compiled(inputs, stop_token_ids, state):
+            sampler_values, trainable_values, non_trainable_values = state
+            mapping = itertools.chain(
+                zip(sampler.variables, sampler_values, strict=True),
+                zip(self.trainable_variables, trainable_values, strict=True),
+                zip(self.non_trainable_variables, non_trainable_values, strict=True),
+            )
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                outputs = generate_step(inputs, stop_token_ids)
+            sampler_values = []
+            for variable in sampler.variables:
+                value = scope.get_current_value(variable)
+                sampler_values.append(variable if value is None else value)
+            return outputs, sampler_values
+
+        def jax_generate_step(inputs, stop_token_ids=None):
+            if isinstance(stop_token_ids, list):
+                stop_token_ids = tuple(stop_token_ids)  # hashable: static
+            state = (
+                [v.value for v in sampler.variables],
+                # v.value keeps a distribution's sharding.
+                [v.value for v in self.trainable_variables],
+                [v.value for v in self.non_trainable_variables],
+            )
+            inputs = tree.map_structure(ops.convert_to_tensor, inputs)
+            outputs, sampler_values = compiled(inputs, stop_token_ids, state)
+            for variable, value in zip(sampler.variables, sampler_values, strict=True):
+                variable.assign(value)
+            return outputs
+
+        return jax_generate_step
+
+    def _generate_batches(self, inputs):
+        """`(batches, is_scalar)`: a dataset batch by batch, else one batch."""
+        import tensorflow as tf
+
+        if isinstance(inputs, tf.data.Dataset):
+            return inputs.as_numpy_iterator(), False
+        if isinstance(inputs, str):
+            return [[inputs]], True
+        if self.preprocessor is not None:
+            return [list(inputs)], False
+        return [inputs], False
+
+    def _decoded_alignments(self, inputs, generated):
+        """`alignment()`'s dictionaries from a decoded batch."""
+        import numpy as np
+
+        def to_numpy(x):
+            return np.asarray(ops.convert_to_numpy(x))
+
+        token_ids = to_numpy(generated["decoder_token_ids"])
+        history = to_numpy(generated["alignment"])
+        # The tokens the decoder emitted: after the prompt, up to and
+        # including the first stop token.
+        emitted = to_numpy(generated["decoder_padding_mask"]).astype(bool)
+        emitted &= ~to_numpy(inputs["decoder_padding_mask"]).astype(bool)
+        source_ids = to_numpy(inputs["encoder_token_ids"])
+        source_mask = to_numpy(inputs["encoder_padding_mask"]).astype(bool)
+        tokenizer = self.preprocessor.tokenizer
+        pairs = []
+        for row in range(len(token_ids)):
+            pairs.append(
+                {
+                    "source_tokens": [
+                        tokenizer.id_to_token(int(i))
+                        for i in source_ids[row][source_mask[row]]
+                    ],
+                    "output_tokens": [
+                        tokenizer.id_to_token(int(i))
+                        for i in token_ids[row][emitted[row]]
+                    ],
+                    "weights": history[row][emitted[row]][:, source_mask[row]],
+                }
+            )
+        return pairs
 
     def _teacher_forced(self, sources, outputs):
         """Runs the backbone on (source, output) text pairs."""
@@ -280,7 +567,16 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             The bias as a NumPy array `(vocabulary,)`.
 
         Example:
-        >>> lm.initialize_output_bias(train_targets)  # before fit
+        >>> import keras_attn
+        >>> tokenizer = keras_attn.models.AttentionSeq2SeqTokenizer(
+        ...     vocabulary=["[PAD]", "[UNK]", "[START]", "[END]", "hola", "hello"])
+        >>> lm = keras_attn.models.AttentionSeq2SeqLM(
+        ...     keras_attn.models.AttentionSeq2SeqBackbone(
+        ...         vocabulary_size=6, embedding_dim=8, hidden_dim=8),
+        ...     keras_attn.models.AttentionSeq2SeqPreprocessor(tokenizer))
+        >>> bias = lm.initialize_output_bias(["hello", "hello hello"])  # before fit
+        >>> int(bias.argmax()) == tokenizer.token_to_id("hello")
+        True
         """
         import numpy as np
 
@@ -342,10 +638,16 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             sum to one.
 
         Example:
-        >>> pair = lm.alignment(["hola mundo"], ["hello world"])[0]
-        >>> pair["weights"].shape == (len(pair["output_tokens"]),
-        ...                           len(pair["source_tokens"]))
-        True
+        >>> import keras_attn
+        >>> tokenizer = keras_attn.models.AttentionSeq2SeqTokenizer(
+        ...     vocabulary=["[PAD]", "[UNK]", "[START]", "[END]", "hola", "hello"])
+        >>> lm = keras_attn.models.AttentionSeq2SeqLM(
+        ...     keras_attn.models.AttentionSeq2SeqBackbone(
+        ...         vocabulary_size=6, embedding_dim=8, hidden_dim=8),
+        ...     keras_attn.models.AttentionSeq2SeqPreprocessor(tokenizer))
+        >>> pair = lm.alignment(["hola"], ["hello"])[0]
+        >>> pair["output_tokens"], pair["weights"].shape
+        (['hello', '[END]'], (2, 3))
         """
         if self.backbone.attention is None:
             raise ValueError(
@@ -387,15 +689,68 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 )
 
 
-class _BeamFunctions:
-    """Beam samplers and their compiled functions by `(num_beams, alpha)`.
+class _GenerateFunctions:
+    """Compiled decoding functions by sampler configuration, and their lock.
 
-    A plain object, so TensorFlow's tracking does not try to save the
+    A plain object, so that TensorFlow's tracking does not try to save the
     compiled functions with the model.
     """
 
     def __init__(self):
-        self.by_setting = {}
+        self.lock = threading.RLock()
+        self.functions = {}
+
+
+def resolve_sampler(sampler):
+    """`keras_attn.samplers.get(sampler)`, refusing what this model's
+    decoding step cannot serve."""
+    sampler = samplers.get(sampler)
+    if isinstance(sampler, keras_hub.samplers.ContrastiveSampler):
+        raise ValueError(
+            "ContrastiveSampler compares the hidden states of each decoding "
+            "step, and this model's step returns no hidden states. Use one of "
+            f"{samplers.NAMES}. Received: sampler=ContrastiveSampler"
+        )
+    return sampler
+
+
+def _sampler_key(sampler):
+    """A sampler's class and configuration, as a dictionary key."""
+    cls = type(sampler)
+    # repr() for a value JSON cannot hold keeps distinct objects distinct.
+    config = json.dumps(sampler.get_config(), sort_keys=True, default=repr)
+    return f"{cls.__module__}.{cls.__qualname__}", config
+
+
+def _distribute(inputs):
+    """Lays a batch out as the active `keras.distribution` wants, if any."""
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return inputs
+
+    def distribute(value):
+        if not ops.is_tensor(value):
+            value = ops.convert_to_tensor(value)
+        layout = distribution.get_data_layout(value.shape)
+        return keras.distribution.distribute_tensor(value, layout) if layout else value
+
+    return tree.map_structure(distribute, inputs)
+
+
+def _join_batches(outputs, is_scalar):
+    """One result from the batches' results: strings in a list, or token id
+    arrays concatenated."""
+    import numpy as np
+
+    if not outputs:
+        return []  # an empty dataset
+    if isinstance(outputs[0], dict):
+        return {
+            key: np.concatenate([ops.convert_to_numpy(o[key]) for o in outputs])
+            for key in outputs[0]
+        }
+    texts = [text for batch in outputs for text in batch]
+    return texts[0] if is_scalar else texts
 
 
 PRESET_FILES = (

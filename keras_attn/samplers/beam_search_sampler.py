@@ -35,10 +35,32 @@ class BeamSearchSampler(keras_hub.samplers.Sampler):
         As `keras_hub.samplers.Sampler`: `next(prompt, cache, index)`
         returns `(logits, hidden_states, cache)`; every leaf of `cache` is
         expanded to `batch * (num_beams + 1)` rows inside the loop.
+        `search()` takes the same arguments and also returns the best
+        hypothesis's final cache.
 
     Example:
-    >>> lm.compile(sampler=keras_attn.samplers.BeamSearchSampler(num_beams=5))
-    >>> lm.generate(["¿Dónde está la estación?"])  # doctest: +SKIP
+    A toy model whose next-token log-probabilities depend only on the
+    previous token (token 1 ends a sequence). Greedy search takes 3 then
+    pays for it; the beam finds the better `[2, 1]`.
+    >>> import numpy as np
+    >>> from keras import ops
+    >>> import keras_attn
+    >>> table = ops.convert_to_tensor(np.log([
+    ...     [0.05, 0.15, 0.35, 0.45],  # after 0
+    ...     [0.25, 0.25, 0.25, 0.25],  # after 1 (the end token)
+    ...     [0.02, 0.9, 0.04, 0.04],   # after 2
+    ...     [0.3, 0.1, 0.3, 0.3],      # after 3
+    ... ]), "float32")
+    >>> def next(prompt, cache, index):
+    ...     return ops.take(table, ops.take(prompt, index - 1, axis=1), 0), None, cache
+    >>> sampler = keras_attn.samplers.BeamSearchSampler(num_beams=2)
+    >>> prompt = ops.zeros((1, 3), "int32")  # [START] is 0 here
+    >>> ops.convert_to_numpy(sampler(next, prompt, index=1,
+    ...                              stop_token_ids=[1])).tolist()
+    [[0, 2, 1]]
+
+    With a model: `lm.generate(texts, sampler="beam")`, or
+    `lm.generate(texts, num_beams=5)`.
 
     References:
         - [Wu et al., 2016](https://arxiv.org/abs/1609.08144)
@@ -70,6 +92,41 @@ class BeamSearchSampler(keras_hub.samplers.Sampler):
         hidden_states=None,
         model=None,
     ):
+        prompt, _ = self.search(
+            next,
+            prompt,
+            cache=cache,
+            index=index,
+            mask=mask,
+            stop_token_ids=stop_token_ids,
+            model=model,
+        )
+        return prompt
+
+    def search(
+        self,
+        next,
+        prompt,
+        cache=None,
+        index=0,
+        mask=None,
+        stop_token_ids=None,
+        model=None,
+    ):
+        """Runs the search and returns the best hypothesis with its cache.
+
+        Every leaf of the cache is reordered with its hypothesis at every
+        step, so a leaf that `next` writes per step (a history of attention
+        weights, say) comes back as the returned hypothesis's own.
+
+        Args:
+            As `__call__`.
+
+        Returns:
+            A tuple `(prompt, cache)`: the best sequence `(batch, length)`
+            per input, and the final cache of that hypothesis, each leaf
+            with `batch` rows (the structure of the `cache` passed in).
+        """
         beams = self.num_beams
         slots = beams + 1  # the last slot is the greedy hypothesis
         batch_size = ops.shape(prompt)[0]
@@ -171,7 +228,7 @@ class BeamSearchSampler(keras_hub.samplers.Sampler):
             )
             return prompt, cache, index + 1, log_probs, finished, lengths
 
-        prompt, _, _, log_probs, _, lengths = self.run_loop(
+        prompt, cache, _, log_probs, _, lengths = self.run_loop(
             cond=cond,
             body=body,
             loop_vars=(prompt, cache, index, log_probs, finished, lengths),
@@ -180,8 +237,15 @@ class BeamSearchSampler(keras_hub.samplers.Sampler):
         )
         scores = log_probs / self._penalty(ops.maximum(lengths, 1))
         best = ops.argmax(scores, axis=-1)
-        prompt = unflatten(prompt)
-        return ops.take_along_axis(prompt, best[:, None, None], axis=1)[:, 0]
+
+        def pick_best(x):
+            x = unflatten(x)
+            where = best[:, None]
+            for _ in range(len(x.shape) - 2):
+                where = ops.expand_dims(where, -1)
+            return ops.take_along_axis(x, where, axis=1)[:, 0]
+
+        return pick_best(prompt), tree.map_structure(pick_best, cache)
 
     def get_config(self):
         config = super().get_config()

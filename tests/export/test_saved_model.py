@@ -62,18 +62,33 @@ def small_lm():
     reason="a SavedModel is written from the TensorFlow backend; the other "
     "backends check the clear error below",
 )
-@pytest.mark.parametrize("num_beams", [None, 3])
-def test_served_outputs_equal_generate_without_keras_attn(
-    small_lm, tmp_path, num_beams
-):
+@pytest.mark.parametrize(
+    "decoding",
+    [{}, {"num_beams": 3}, {"sampler": "beam"}],
+    ids=["compiled", "num_beams", "sampler"],
+)
+def test_served_outputs_equal_generate_without_keras_attn(small_lm, tmp_path, decoding):
     texts = ["alpha beta gamma", "delta", "mu iota kappa eta", "¿qué pasa?"]
-    expected = small_lm.generate(texts, max_length=10, num_beams=num_beams)
+    expected = small_lm.generate(texts, max_length=10, **decoding)
+    compiled_sampler = small_lm.sampler
     path = export_saved_model(
-        small_lm, os.path.join(tmp_path, "served"), max_length=10, num_beams=num_beams
+        small_lm, os.path.join(tmp_path, "served"), max_length=10, **decoding
     )
+    # The export decodes with its own sampler; the model is not changed.
+    assert small_lm.sampler is compiled_sampler
     served = serve_in_subprocess(path, texts)
     assert served["imported"] == []
     assert served["outputs"] == expected
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TensorFlow backend only"
+)
+def test_sampler_and_num_beams_together_are_refused(small_lm, tmp_path):
+    path = os.path.join(tmp_path, "served")
+    with pytest.raises(ValueError, match="not both. Received: sampler='beam'"):
+        export_saved_model(small_lm, path, num_beams=3, sampler="beam")
+    assert not os.path.exists(path)
 
 
 @pytest.mark.skipif(

@@ -94,6 +94,31 @@ def test_fixed_context_baseline_has_no_alignment_and_steps_the_same():
     )
 
 
+def test_attention_none_is_the_baseline_and_every_name_builds():
+    from keras_attn.models import ATTENTIONS
+
+    assert ATTENTIONS == (
+        "bahdanau",
+        "luong-dot",
+        "luong-general",
+        "luong-concat",
+        "none",
+    )
+    baseline = _backbone(attention="none")
+    assert baseline.attention is None
+    assert baseline.get_config()["attention"] is None
+    assert "alignment" not in baseline(_inputs())
+    twin = _backbone(attention=None)
+    twin.set_weights(baseline.get_weights())  # same weights: same layers
+    np.testing.assert_allclose(
+        to_numpy(twin(_inputs())["logits"]),
+        to_numpy(baseline(_inputs())["logits"]),
+        atol=1e-6,
+    )
+    for name in ATTENTIONS[:-1]:
+        assert "alignment" in _backbone(attention=name)(_inputs())
+
+
 def test_separate_vocabularies():
     backbone = AttentionSeq2SeqBackbone(
         source_vocabulary_size=40,
@@ -133,7 +158,7 @@ def test_the_order_is_in_the_config():
 def test_bad_arguments_list_the_valid_choices():
     with pytest.raises(
         ValueError,
-        match=r"attention must be one of \('bahdanau', .*None\)\. "
+        match=r"attention must be one of \('bahdanau', .*'none'\)\. "
         r"Received: attention='luong'",
     ):
         _backbone(attention="luong")
