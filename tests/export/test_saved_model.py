@@ -99,12 +99,19 @@ def test_an_existing_directory_is_kept_unless_overwrite(small_lm, tmp_path):
     os.makedirs(path)
     with open(os.path.join(path, "keep.txt"), "w") as file:
         file.write("user data")
-    with pytest.raises(
-        FileExistsError, match="exists and is not empty; pass overwrite=True"
-    ):
+    with pytest.raises(FileExistsError, match="exists and is not empty"):
         export_saved_model(small_lm, path)
+    # Not an export of keras-attn's: refused with overwrite too, untouched.
+    with pytest.raises(FileExistsError, match="served"):
+        export_saved_model(small_lm, path, overwrite=True)
+    assert os.listdir(path) == ["keep.txt"]
     with open(os.path.join(path, "keep.txt")) as file:
         assert file.read() == "user data"
+    # An export of its own is replaced.
+    served = os.path.join(tmp_path, "ours")
+    export_saved_model(small_lm, served)
+    export_saved_model(small_lm, served, overwrite=True)
+    assert os.path.isfile(os.path.join(served, "saved_model.pb"))
 
 
 @pytest.mark.skipif(
