@@ -1,8 +1,16 @@
-"""Alignment heatmaps: which source tokens each output token attended to."""
+"""Alignment heatmaps: which source tokens each output token attended to.
+
+matplotlib is imported only when a heatmap is drawn: `import keras_attn`
+never loads it, and it is needed only by those who plot.
+"""
 
 
 def plot_alignment(pair, path=None, title=None):
     """Draws one alignment as a heatmap (source across, output down).
+
+    The figure is made without `pyplot`, so drawing changes no global
+    matplotlib state (backend, current figure) and is safe from several
+    threads; in a notebook the returned figure shows as it is.
 
     Args:
         pair: one item of `AttentionSeq2SeqLM.alignment(...)`: a dict with
@@ -15,13 +23,16 @@ def plot_alignment(pair, path=None, title=None):
         The matplotlib `Figure`.
 
     Example:
-    >>> pair = lm.alignment(["hola mundo"], ["hello world"])[0]
+    >>> pair = {
+    ...     "source_tokens": ["hola", "mundo"],
+    ...     "output_tokens": ["hello", "world"],
+    ...     "weights": np.array([[0.9, 0.1], [0.2, 0.8]]),
+    ... }
     >>> figure = keras_attn.plotting.plot_alignment(pair, "alignment.png")
+    >>> [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    ['hola', 'mundo']
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed, also on servers
-    from matplotlib import pyplot
+    from matplotlib.figure import Figure
 
     weights = pair["weights"]
     sources, outputs = pair["source_tokens"], pair["output_tokens"]
@@ -32,7 +43,8 @@ def plot_alignment(pair, path=None, title=None):
         )
     width = min(16, 1.5 + 0.45 * len(sources))
     height = min(16, 1.5 + 0.4 * len(outputs))
-    figure, axis = pyplot.subplots(figsize=(width, height), dpi=100)
+    figure = Figure(figsize=(width, height), dpi=100)
+    axis = figure.subplots()
     image = axis.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     axis.set_xticks(range(len(sources)), sources, rotation=60, ha="right")
     axis.set_yticks(range(len(outputs)), outputs)
@@ -44,5 +56,4 @@ def plot_alignment(pair, path=None, title=None):
     figure.tight_layout()
     if path is not None:
         figure.savefig(path)
-        pyplot.close(figure)
     return figure

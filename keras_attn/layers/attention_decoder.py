@@ -9,14 +9,6 @@ from keras_attn._validation import check_same_batch
 from keras_attn.layers.attention_decoder_cell import AttentionDecoderCell
 
 
-def _keras_mask(x):
-    # Keras fills `mask` automatically only for single-tensor calls; this
-    # layer takes several tensors, so read the mask the embedding attached.
-    from keras.src.backend import get_keras_mask
-
-    return get_keras_mask(x)
-
-
 def _scan_over_time(step, carry, sequence, step_mask):
     """`ops.scan` over `(x_t, mask_t)` pairs, as one scanned tensor.
 
@@ -54,10 +46,13 @@ class AttentionDecoder(keras.layers.Layer):
     over the whole sequence first and then attends for all steps in one
     batched call. The result equals the step-by-step loop.
 
-    Masking: a Keras mask on `inputs` (target padding) is honoured: at padded
-    steps the states carry over unchanged and the outputs and alignment are
-    zero. A mask on `memory` is used as `memory_mask`. The output keeps the
-    target mask, so a following `Dense` and the loss skip padding.
+    Masking: a Keras mask on `inputs` (target padding, for example from
+    `keras.layers.Embedding(mask_zero=True)`) is honoured: at padded steps
+    the states carry over unchanged and the outputs and alignment are zero.
+    A mask on `memory` is used as `memory_mask`. Keras passes both in by
+    itself (`inputs_mask`, `memory_mask`), as for any layer whose call takes
+    several tensors. The output keeps the target mask, so a following
+    `Dense` and the loss skip padding.
 
     Args:
         cell: a `keras_attn.layers.AttentionDecoderCell`.
@@ -76,7 +71,10 @@ class AttentionDecoder(keras.layers.Layer):
             (`cell.get_initial_state`) or only the wrapped RNN cell's states
             (for example the encoder's final state), in which case the fed
             back attentional output starts at zero.
-        mask: optional boolean `(batch, T)` target mask.
+        mask: optional boolean `(batch, T)` target mask, as for
+            `keras.layers.RNN`.
+        inputs_mask: the same mask, filled in by Keras from the mask that
+            `inputs` carries; `mask`, when given, is used instead.
         training: bool, passed to the cell.
 
     Returns:
@@ -164,6 +162,7 @@ class AttentionDecoder(keras.layers.Layer):
         initial_state=None,
         mask=None,
         training=None,
+        inputs_mask=None,
     ):
         inputs = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
         memory = ops.convert_to_tensor(memory, dtype=self.compute_dtype)
@@ -173,9 +172,7 @@ class AttentionDecoder(keras.layers.Layer):
             (("inputs", inputs.shape), ("memory", memory.shape)), self.name
         )
         if mask is None:
-            mask = _keras_mask(inputs)
-        if memory_mask is None:
-            memory_mask = _keras_mask(memory)
+            mask = inputs_mask
         batch_size = ops.shape(inputs)[0]
         states = self._initial_state(initial_state, batch_size)
         keys = self.cell.attention.compute_keys(memory)
@@ -304,6 +301,7 @@ class AttentionDecoder(keras.layers.Layer):
         initial_state=None,
         mask=None,
         training=None,
+        inputs_mask=None,
     ):
         shapes = self.compute_output_shape(inputs.shape, memory.shape)
         if not (self.return_attention or self.return_state):

@@ -27,7 +27,9 @@ class BaseAttention(keras.layers.Layer):
     Masking: a Keras mask carried by `value` (for example from
     `keras.layers.Embedding(mask_zero=True)` or a `Bidirectional` RNN over
     such an embedding) is picked up as `value_mask` without being passed by
-    hand.
+    hand. A mask carried by a sequence `query` `(batch, Tq, dim_q)` is kept
+    on the context (`compute_mask`), so layers after this one skip the
+    padded query steps.
 
     Call arguments:
         query: the decoder state that asks. One decoding step
@@ -155,10 +157,23 @@ class BaseAttention(keras.layers.Layer):
             return context, weights
         return context
 
-    def compute_mask(self, query, value=None, value_mask=None, **kwargs):
-        # The context of step t belongs to query step t: nothing to propagate
-        # beyond the query's own mask, which Keras keeps on `query`.
-        return None
+    def compute_mask(self, query, previous_mask=None):
+        """The query's mask for a sequence query, `None` for one step.
+
+        The context of query step `t` belongs to step `t`, so a padded query
+        step gives a padded context, as in `keras.layers.Attention`. Keras
+        calls this with the mask `query` carries.
+
+        Args:
+            query: the query `(batch, Tq, dim_q)` or `(batch, dim_q)`.
+            previous_mask: the query's mask `(batch, Tq)`, or `None`.
+
+        Returns:
+            `previous_mask` for a sequence query, `None` for one step.
+        """
+        if previous_mask is None or len(query.shape) != 3:
+            return None
+        return ops.convert_to_tensor(previous_mask)
 
     def compute_output_shape(self, query_shape, value_shape):
         return (*query_shape[:-1], value_shape[-1])

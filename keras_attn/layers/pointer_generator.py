@@ -50,7 +50,8 @@ class PointerGenerator(keras.layers.Layer):
     >>> source = np.array([[4, 5]])
     >>> features = np.zeros((1, 2, 3), "float32")          # p_gen = 0.5
     >>> log_p, p_gen = layer(logits, alignment, source, features)
-    >>> np.round(np.exp(log_p)[0, 0], 3).tolist()
+    >>> probabilities = keras.ops.convert_to_numpy(keras.ops.exp(log_p))
+    >>> [round(float(p), 3) for p in probabilities[0, 0]]
     [0.083, 0.083, 0.083, 0.083, 0.583, 0.083]
 
     References:

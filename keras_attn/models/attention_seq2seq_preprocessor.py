@@ -3,9 +3,9 @@
 import keras
 import keras_hub
 from keras_hub.layers import StartEndPacker
-from keras_hub.src.utils.tensor_utils import convert_preprocessing_outputs
-from keras_hub.src.utils.tensor_utils import preprocessing_function
 
+from keras_attn._keras_hub_private import convert_preprocessing_outputs
+from keras_attn._keras_hub_private import preprocessing_function
 from keras_attn._validation import check_positive_int
 from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbone
 from keras_attn.models.attention_seq2seq_tokenizer import AttentionSeq2SeqTokenizer
@@ -52,11 +52,14 @@ class AttentionSeq2SeqPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
     >>> targets = ["where is the station?", "hello"]
     >>> preprocessor = keras_attn.models.AttentionSeq2SeqPreprocessor.from_corpus(
     ...     sources, targets, vocabulary_size=200,
-    ...     encoder_sequence_length=16, decoder_sequence_length=16)
+    ...     encoder_sequence_length=32, decoder_sequence_length=32)
     >>> x, y, sample_weight = preprocessor(
     ...     {"encoder_text": sources, "decoder_text": targets})
+    >>> # A corpus this small gives a vocabulary of single characters; the
+    >>> # batch is cut from 32 to its longest row (23 tokens with [START] and
+    >>> # [END]) rounded up to a multiple of 8.
     >>> tuple(x["encoder_token_ids"].shape), tuple(y.shape)
-    ((2, 16), (2, 8))
+    ((2, 24), (2, 24))
     """
 
     backbone_cls = AttentionSeq2SeqBackbone

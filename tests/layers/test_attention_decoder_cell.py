@@ -1,5 +1,6 @@
 """AttentionDecoderCell: one step composed by hand from its parts, the state
-protocol, configs and bad arguments."""
+protocol, bad arguments, and the harness's round trips (config, `.keras`
+file, symbolic spec, a training step, precision policies)."""
 
 import keras
 import numpy as np
@@ -11,6 +12,8 @@ from keras_attn.layers import BahdanauAttention
 from keras_attn.layers import LuongAttention
 from tests.helpers import random_float
 from tests.helpers import to_numpy
+from tests.testing import run_layer_test
+from tests.testing import run_serialization_test
 
 BATCH, SOURCES, INPUT_DIM, MEMORY_DIM = 2, 5, 3, 4
 
@@ -128,7 +131,40 @@ def test_wrong_number_of_states_is_named():
         )
 
 
-def test_config_round_trip():
+@pytest.mark.parametrize("order", ["bahdanau", "luong"])
+def test_harness(order):
+    rng = np.random.default_rng(5)
+    memory, x = _memory(rng), random_float(rng, BATCH, INPUT_DIM)
+    # Luong order feeds the attentional output back: a third state.
+    states = [random_float(rng, BATCH, 6), random_float(rng, BATCH, 6)]
+    if order == "luong":
+        states.append(random_float(rng, BATCH, 7))
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+
+    def init_kwargs():
+        return {
+            # Glorot: Keras's orthogonal default has no bfloat16 QR to run.
+            "cell": keras.layers.LSTMCell(6, recurrent_initializer="glorot_uniform"),
+            "attention": LuongAttention("concat", units=3, scale=True),
+            "attention_layer_size": 7,
+            "attention_order": order,
+        }
+
+    run_layer_test(
+        AttentionDecoderCell,
+        init_kwargs,
+        {"inputs": x, "states": states, "memory": memory, "memory_mask": mask},
+        call_kwargs={"return_attention": True},
+        expected_output_shape=(
+            (BATCH, 7),
+            [s.shape for s in states],
+            (BATCH, SOURCES),
+        ),
+        float32_outputs=(2,),  # the alignment
+    )
+
+
+def test_config_round_trip_keeps_the_wrapped_layers():
     cell = AttentionDecoderCell(
         keras.layers.LSTMCell(4),
         LuongAttention("concat", units=3, scale=True),
@@ -136,8 +172,7 @@ def test_config_round_trip():
         input_feeding=False,
         attention_order="luong",
     )
-    clone = AttentionDecoderCell.from_config(cell.get_config())
-    assert clone.get_config() == cell.get_config()
+    clone = run_serialization_test(cell)
     assert isinstance(clone.cell, keras.layers.LSTMCell)
     assert clone.attention.score_mode == "concat"
 

@@ -1,7 +1,7 @@
 """Behaviour every attention layer shares: masking, shapes, key reuse,
-saving and mixed precision, checked on each score function."""
-
-import os
+the query mask, and the harness's round trips (config, `.keras` file,
+symbolic spec, a training step, precision policies), on each score
+function."""
 
 import keras
 import numpy as np
@@ -11,20 +11,27 @@ from keras_attn.layers import BahdanauAttention
 from keras_attn.layers import LuongAttention
 from tests.helpers import random_float
 from tests.helpers import to_numpy
+from tests.testing import run_layer_test
 
 VARIANTS = {
-    "bahdanau": lambda: BahdanauAttention(6),
-    "bahdanau-normalized": lambda: BahdanauAttention(6, normalize=True),
-    "luong-dot": lambda: LuongAttention("dot", scale=True),
-    "luong-general": lambda: LuongAttention("general"),
-    "luong-concat": lambda: LuongAttention("concat", units=5),
+    "bahdanau": (BahdanauAttention, {"units": 6}),
+    "bahdanau-normalized": (BahdanauAttention, {"units": 6, "normalize": True}),
+    "luong-dot": (LuongAttention, {"score_mode": "dot", "scale": True}),
+    "luong-general": (LuongAttention, {"score_mode": "general"}),
+    "luong-concat": (LuongAttention, {"score_mode": "concat", "units": 5}),
 }
 DIM = 4  # query and memory share it, so "dot" applies too
 
 
 @pytest.fixture(params=sorted(VARIANTS))
-def make_layer(request):
+def variant(request):
     return VARIANTS[request.param]
+
+
+@pytest.fixture
+def make_layer(variant):
+    cls, kwargs = variant
+    return lambda: cls(**kwargs)
 
 
 def _inputs(rng, batch=2, steps=3, sources=5):
@@ -126,46 +133,74 @@ def test_compute_keys_before_build_is_a_clear_error(make_layer):
         make_layer().compute_keys(np.zeros((1, 2, DIM), "float32"))
 
 
-def test_config_round_trip(make_layer):
+def test_harness_with_a_sequence_query(variant):
+    cls, kwargs = variant
+    query, memory = _inputs(np.random.default_rng(6))
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    run_layer_test(
+        cls,
+        kwargs,
+        {"query": query, "value": memory, "value_mask": mask},
+        call_kwargs={"return_attention_scores": True},
+        expected_output_shape=((2, 3, DIM), (2, 3, 5)),
+        float32_outputs=(1,),  # the weights: softmax in float32
+    )
+
+
+def test_harness_with_one_step_query(variant):
+    cls, kwargs = variant
+    query, memory = _inputs(np.random.default_rng(7))
+    run_layer_test(
+        cls,
+        kwargs,
+        {"query": query[:, 0], "value": memory},
+        call_kwargs={"return_attention_scores": True},
+        expected_output_shape=((2, DIM), (2, 5)),
+        float32_outputs=(1,),
+        run_training_check=False,
+        run_saving_check=False,
+    )
+
+
+def test_compute_mask_is_the_query_mask_for_a_sequence_only(make_layer):
+    query, memory = _inputs(np.random.default_rng(8))
+    query_mask = np.array([[1, 1, 0], [1, 1, 1]], bool)
     layer = make_layer()
-    clone = layer.__class__.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
+    np.testing.assert_array_equal(
+        to_numpy(layer.compute_mask(query, query_mask)), query_mask
+    )
+    assert layer.compute_mask(query, None) is None
+    # One decoding step has no time axis for a mask to describe.
+    assert layer.compute_mask(query[:, 0], query_mask[:, 0]) is None
 
 
-def test_keras_file_round_trip_with_safe_mode(make_layer, tmp_path):
-    rng = np.random.default_rng(6)
-    query, memory = _inputs(rng)
-    query_in, memory_in = keras.Input((None, DIM)), keras.Input((None, DIM))
-    context, weights = make_layer()(query_in, memory_in, return_attention_scores=True)
-    model = keras.Model([query_in, memory_in], [context, weights])
-    expected = model.predict([query, memory], verbose=0)
-    path = os.path.join(tmp_path, "attention.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    for got, want in zip(
-        loaded.predict([query, memory], verbose=0), expected, strict=True
-    ):
-        np.testing.assert_array_equal(got, want)
+def test_query_mask_reaches_the_next_layer(make_layer):
+    query_ids, memory_in = keras.Input((3,), dtype="int32"), keras.Input((5, DIM))
+    query = keras.layers.Embedding(10, DIM, mask_zero=True)(query_ids)
+    context = make_layer()(query, memory_in)
+    # GlobalAveragePooling1D averages over the steps the mask keeps.
+    pooled = keras.layers.GlobalAveragePooling1D()(context)
+    model = keras.Model([query_ids, memory_in], [context, pooled])
+    ids = np.array([[1, 2, 0], [3, 4, 5]])
+    memory = random_float(np.random.default_rng(9), 2, 5, DIM)
+    context, pooled = model.predict([ids, memory], verbose=0)
+    np.testing.assert_allclose(pooled[0], context[0, :2].mean(0), atol=1e-6)
+    np.testing.assert_allclose(pooled[1], context[1].mean(0), atol=1e-6)
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_mixed_precision_keeps_softmax_in_float32(make_layer, policy):
+def test_masked_softmax_under_mixed_precision(make_layer, policy):
     keras.config.set_dtype_policy(policy)
     rng = np.random.default_rng(7)
     query, memory = _inputs(rng)
     mask = np.array([[1, 1, 1, 0, 0], [0, 0, 0, 0, 0]], bool)
-    layer = make_layer()
-    context, weights = layer(
+    _, weights = make_layer()(
         query, memory, value_mask=mask, return_attention_scores=True
     )
-    assert keras.backend.standardize_dtype(context.dtype) == policy.split("_")[1]
-    assert keras.backend.standardize_dtype(weights.dtype) == "float32"
     weights = to_numpy(weights)
     np.testing.assert_allclose(weights[0].sum(-1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(weights[0, :, 3:], 0.0)
     np.testing.assert_array_equal(weights[1], 0.0)
-    assert np.all(np.isfinite(to_numpy(context)))
-    assert all(w.dtype == "float32" for w in layer.weights)
 
 
 def test_wrong_ranks_and_batch_sizes_are_named(make_layer):

@@ -11,6 +11,7 @@ from keras_attn.models import AttentionSeq2SeqBackbone
 from tests.helpers import to_numpy
 from tests.models.test_attention_seq2seq_backbone import VOCAB
 from tests.models.test_attention_seq2seq_backbone import _inputs
+from tests.testing import run_layer_test
 
 
 def _softmax(x):
@@ -68,20 +69,31 @@ def test_gate_starts_at_one_half_and_padding_is_never_copied():
     )
 
 
-def test_bfloat16_policy_returns_float32_log_probabilities():
+def test_harness():
     logits, alignment, ids, feats = _case(seed=3)
-    layer = PointerGenerator(dtype="mixed_bfloat16")
-    log_p, _ = layer(logits, alignment, ids, feats)
-    assert keras.backend.standardize_dtype(log_p.dtype) == "float32"
+    outputs = run_layer_test(
+        PointerGenerator,
+        {"epsilon": 1e-6},
+        {
+            "logits": logits,
+            "alignment": alignment,
+            "source_token_ids": ids,
+            "features": feats,
+        },
+        expected_output_shape=((2, 3, 9), (2, 3)),
+        float32_outputs=(0, 1),  # probabilities are mixed in float32
+    )
+    np.testing.assert_allclose(np.exp(to_numpy(outputs[0])).sum(-1), 1.0, atol=1e-5)
+
+
+def test_bfloat16_log_probabilities_still_sum_to_one():
+    logits, alignment, ids, feats = _case(seed=3)
+    log_p, _ = PointerGenerator(dtype="mixed_bfloat16")(logits, alignment, ids, feats)
     np.testing.assert_allclose(np.exp(to_numpy(log_p)).sum(-1), 1.0, atol=1e-2)
 
 
-def test_config_round_trip_and_bad_epsilon():
-    layer = PointerGenerator(epsilon=1e-6, name="copy")
-    clone = keras.layers.deserialize(keras.layers.serialize(layer))
-    assert isinstance(clone, PointerGenerator)
-    assert clone.epsilon == 1e-6 and clone.name == "copy"
-    with pytest.raises(ValueError, match="epsilon"):
+def test_bad_epsilon():
+    with pytest.raises(ValueError, match=r"`epsilon` must be in \(0, 1\)"):
         PointerGenerator(epsilon=0.0)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from keras_attn.losses import SmoothedSparseCategoricalCrossentropy
 from tests.helpers import to_numpy
+from tests.testing import run_serialization_test
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
@@ -26,9 +27,19 @@ def test_equals_dense_categorical_crossentropy(smoothing, from_logits):
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
-def test_bad_smoothing_and_config_round_trip():
+def test_bad_smoothing():
     with pytest.raises(ValueError, match=r"Received: label_smoothing=1.0"):
         SmoothedSparseCategoricalCrossentropy(1.0)
+
+
+def test_config_round_trip_and_a_compiled_model_reloads_it(tmp_path):
     loss = SmoothedSparseCategoricalCrossentropy(0.2, from_logits=False)
-    clone = SmoothedSparseCategoricalCrossentropy.from_config(loss.get_config())
-    assert clone.get_config() == loss.get_config()
+    run_serialization_test(loss)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(inputs))
+    model.compile("sgd", loss=loss)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(loaded.loss, SmoothedSparseCategoricalCrossentropy)
+    assert loaded.loss.get_config() == loss.get_config()

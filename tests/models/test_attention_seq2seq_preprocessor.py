@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_attn.models import AttentionSeq2SeqPreprocessor
 from tests.models.corpus import reversal_pairs
+from tests.testing import run_serialization_test
 
 
 def _preprocessor(**kwargs):
@@ -16,6 +17,18 @@ def _preprocessor(**kwargs):
     return AttentionSeq2SeqPreprocessor.from_corpus(
         sources, targets, vocabulary_size=60, **kwargs
     )
+
+
+def test_config_round_trip_keeps_lengths_and_options():
+    preprocessor = _preprocessor(
+        encoder_sequence_length=8,
+        decoder_sequence_length=9,
+        trim_padding=False,
+        join_punctuation=False,
+    )
+    clone = run_serialization_test(preprocessor)
+    assert (clone.encoder_sequence_length, clone.decoder_sequence_length) == (8, 9)
+    assert not clone.trim_padding and not clone.join_punctuation
 
 
 def test_labels_are_the_decoder_input_shifted_left():
