@@ -49,9 +49,15 @@ def load_anki(
         A `TextPairs`.
 
     Example:
-    >>> pairs = keras_attn.data.load_anki(
+    >>> with open("spa.txt", "w", encoding="utf-8") as file:
+    ...     _ = file.write("Go.\tVe.\tCC-BY 2.0 (France) Attribution\\n")
+    >>> pairs = keras_attn.data.load_anki("spa.txt", reverse=True)
+    >>> pairs.sources[0], pairs.targets[0]  # es -> en
+    ('Ve.', 'Go.')
+
+    Online (fetched once into the Keras cache, then read from there):
+    >>> pairs = keras_attn.data.load_anki(  # doctest: +SKIP
     ...     "https://www.manythings.org/anki/spa-eng.zip", reverse=True)
-    >>> source, target = pairs.sources[0], pairs.targets[0]  # es -> en
     """
     check_choice("on_error", on_error, ON_ERROR_MODES)
     if sha256 is not None:

@@ -47,9 +47,11 @@ def load_dailydialog(path, history=1, separator=DIALOGUE_SEPARATOR, on_error="ra
         A `TextPairs` with one pair per reply.
 
     Example:
-    >>> pairs = keras_attn.data.load_dailydialog("dailydialog/train.zip")
-    >>> len(pairs)  # the replies of 11,118 dialogues
-    76053
+    >>> with open("dialogues_train.txt", "w", encoding="utf-8") as file:
+    ...     _ = file.write("Hi! __eou__ Hello. __eou__ How are you? __eou__\\n")
+    >>> pairs = keras_attn.data.load_dailydialog("dialogues_train.txt", history=2)
+    >>> list(pairs)[-1]
+    ('Hi! [SEP] Hello.', 'How are you?')
     """
     check_choice("on_error", on_error, ON_ERROR_MODES)
     if history is not None and (

@@ -80,8 +80,13 @@ def load_pairs(
             or a CSV column name the header lacks.
 
     Example:
+    >>> import json
+    >>> row = {"body": "The meeting moved to 3pm.", "subject": "Meeting",
+    ...        "ann0": "New time", "ann1": "Meeting at 3", "ann2": "3pm"}
+    >>> with open("dev.jsonl", "w", encoding="utf-8") as file:
+    ...     _ = file.write(json.dumps(row) + "\\n")
     >>> pairs = keras_attn.data.load_pairs(
-    ...     "aeslc/dev.jsonl", source="body", target="subject",
+    ...     "dev.jsonl", source="body", target="subject",
     ...     references=["ann0", "ann1", "ann2"])
     >>> len(pairs.all_references()[0])
     4
