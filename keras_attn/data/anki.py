@@ -50,7 +50,7 @@ def load_anki(
 
     Example:
     >>> with open("spa.txt", "w", encoding="utf-8") as file:
-    ...     _ = file.write("Go.\tVe.\tCC-BY 2.0 (France) Attribution\\n")
+    ...     _ = file.write("Go.\\tVe.\\tCC-BY 2.0 (France) Attribution\\n")
     >>> pairs = keras_attn.data.load_anki("spa.txt", reverse=True)
     >>> pairs.sources[0], pairs.targets[0]  # es -> en
     ('Ve.', 'Go.')
