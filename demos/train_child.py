@@ -28,8 +28,21 @@ def emit(record):
     sys.stdout.flush()
 
 
+_stop_requested = False
+
+
 def _stop(signum, frame):
+    global _stop_requested
+    _stop_requested = True
     raise KeyboardInterrupt
+
+
+def _check_stop():
+    # The interrupt raised by `_stop` can be swallowed on its way up (a
+    # library's import guarded by a bare `except`, a TensorFlow op): the
+    # flag it leaves is checked again before training and at every batch.
+    if _stop_requested:
+        raise KeyboardInterrupt
 
 
 def main(argv=None):
@@ -41,15 +54,22 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _stop)
     argv = sys.argv[1:] if argv is None else argv
     try:
+        import keras
+
         from keras_attn.training import ProgressLog
         from keras_attn.training import TrainingConfig
         from keras_attn.training import train
 
         with open(argv[0], encoding="utf-8") as file:
             config = TrainingConfig.from_json(file.read())
+        _check_stop()
+        stop = keras.callbacks.LambdaCallback(
+            on_train_batch_begin=lambda batch, logs: _check_stop(),
+            on_test_batch_begin=lambda batch, logs: _check_stop(),
+        )
         train(
             **config.as_kwargs(),
-            callbacks=[ProgressLog(on_record=emit)],
+            callbacks=[stop, ProgressLog(on_record=emit)],
             verbose=0,
         )
     except KeyboardInterrupt:
