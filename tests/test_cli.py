@@ -30,9 +30,10 @@ TINY = [
 
 
 # These check the command line's own logic (arguments, data formats, bad
-# input, progress, resuming, fine-tuning), which no backend changes; they
-# run once, on TensorFlow, to keep CI short. The tests of the module's one
-# trained model run on every backend.
+# input, progress, resuming, fine-tuning, decoding and exporting a trained
+# model), which no backend changes: the command line only turns arguments
+# into library calls, and the library's tests run on every backend. They
+# run once, on TensorFlow, to keep CI short; `info` runs on every backend.
 once = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="command-line logic, checked once on TensorFlow",
@@ -166,6 +167,7 @@ def test_help_lists_every_command_and_the_registered_choices(capsys):
         assert name in out
 
 
+@once
 def test_train_writes_a_loadable_model_and_keeps_the_best(trained_dir):
     _, out = trained_dir
     assert (out / "model.weights.h5").is_file()
@@ -176,6 +178,7 @@ def test_train_writes_a_loadable_model_and_keeps_the_best(trained_dir):
     assert all(h["seconds"] > 0 for h in state["history"])  # for model cards
 
 
+@once
 def test_evaluate_equals_sacrebleu_called_directly(trained_dir):
     root, out = trained_dir
     result = command(
@@ -197,6 +200,7 @@ def test_evaluate_equals_sacrebleu_called_directly(trained_dir):
     )
 
 
+@once
 def test_generate_prints_outputs_and_plots_the_alignment(trained_dir, tmp_path):
     _, out = trained_dir
     plot = tmp_path / "alignment.png"
@@ -209,6 +213,7 @@ def test_generate_prints_outputs_and_plots_the_alignment(trained_dir, tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@once
 def test_export_writes_a_saved_model_or_says_it_needs_tensorflow(trained_dir, tmp_path):
     _, out = trained_dir
     result = command("export", out, "--out", tmp_path / "served")
@@ -220,6 +225,7 @@ def test_export_writes_a_saved_model_or_says_it_needs_tensorflow(trained_dir, tm
         assert "needs the TensorFlow backend" in result.stderr
 
 
+@once
 def test_export_preset_in_float16_halves_the_weights_and_keeps_the_outputs(
     trained_dir, tmp_path
 ):

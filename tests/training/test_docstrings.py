@@ -1,4 +1,5 @@
-"""The docstring examples of the training and task modules run as written."""
+"""The docstring examples of private modules run as written (those of
+public modules run in tests/test_docstrings.py)."""
 
 import doctest
 import importlib
@@ -10,16 +11,7 @@ import keras_attn
 
 MODULES = (
     "keras_attn._files",
-    "keras_attn.tasks",
-    "keras_attn.tasks.task",
-    "keras_attn.tasks.registry",
-    "keras_attn.training",
-    "keras_attn.training.pipeline",
-    "keras_attn.training.progress_log",
-    "keras_attn.training.text_dataset",
-    "keras_attn.training.training_config",
-    "keras_attn.training.training_run",
-    "keras_attn.export.preset",
+    "keras_attn.training._distribution",
 )
 
 
