@@ -15,6 +15,7 @@ error is a bug and shows its traceback.
 """
 
 import argparse
+import glob
 import importlib.metadata
 import json
 import math
@@ -74,6 +75,12 @@ def existing_file(value):
     if not os.path.isfile(value):
         raise argparse.ArgumentTypeError(f"no such file: {value!r}")
     return value
+
+
+def data_path(value):
+    """argparse type: a file that exists, or a glob pattern (the library
+    says when it matches nothing)."""
+    return value if glob.has_magic(value) else existing_file(value)
 
 
 def model_directory(value):
@@ -177,14 +184,17 @@ def _train_config(args):
 
     fields = training.TrainingConfig.__dataclass_fields__
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    if len(given.get("data", ())) == 1:
+        given["data"] = given["data"][0]  # one file or pattern, not a list
     if args.resume:
-        extra = sorted(set(given) - {"out", "epochs", "resume", "overwrite"})
+        run_flags = {"out", "epochs", "resume", "overwrite", "distribute"}
+        extra = sorted(set(given) - run_flags)
         if extra or args.overwrite:
             _fail(
                 args,
                 "--resume continues the run in --out with its recorded options; "
-                "only --epochs may be given. Received: "
-                + _flags(extra or ["overwrite"]),
+                "only --epochs may be given (and --distribute: where it trains). "
+                "Received: " + _flags(extra or ["overwrite"]),
             )
     else:
         missing = [name for name in ("task", "data") if name not in given]
@@ -198,7 +208,12 @@ def _train_config(args):
             + _flags(kept),
         )
     try:
-        return training.TrainingConfig(**{"task": None, "data": None, **given})
+        config = training.TrainingConfig(**{"task": None, "data": None, **given})
+        if config.distribute:
+            from keras_attn.training import _distribution
+
+            _distribution.check_supported()  # PyTorch cannot
+        return config
     except ValueError as error:  # a combination of options, checked when made
         _fail(args, str(error))
 
@@ -217,7 +232,7 @@ def _train(args):
     say = lambda line: print(line, file=out, flush=True)  # noqa: E731
     log = training.ProgressLog(stream=sys.stdout)
     try:
-        training.train(
+        lm = training.train(
             **config.as_kwargs(),
             callbacks=[log] if as_json else None,
             verbose=0 if as_json else "auto",
@@ -232,6 +247,11 @@ def _train(args):
             f"{args.out}; continue with: keras-attn train --resume --out {args.out}"
         )
         return 130
+    if lm is None:  # a process of a multi-process run that does not write
+        if as_json:
+            log.write({"event": "done", "out": args.out, "writes": False})
+        say(f"done: this process's part is over; the chief writes {args.out}")
+        return 0
     state = _run_state(args.out)
     if as_json:
         log.write({"event": "done", "out": args.out, **state})
@@ -384,6 +404,7 @@ def _train_parser(commands, common):
     from keras_attn import tasks
     from keras_attn.models import ATTENTIONS
     from keras_attn.training.training_config import DEFAULTS
+    from keras_attn.training.training_config import DTYPES
 
     train = commands.add_parser(
         "train",
@@ -408,12 +429,23 @@ def _train_parser(commands, common):
 
     add = adder(train)
     add("--task", choices=tasks.names())
-    add("--data", type=existing_file, help="tsv, csv, jsonl, Anki or DailyDialog")
+    add(
+        "--data",
+        type=data_path,
+        nargs="+",
+        help="tsv, csv, jsonl, Anki or DailyDialog; several files or a quoted "
+        "glob of shards are streamed",
+    )
     add("--valid", type=existing_file, help="validation file (default: held out)")
     add("--out", type=output_directory, required=True, help="run directory")
     add("--resume", action="store_true", help="continue the run in --out")
     add("--overwrite", action="store_true", help="replace a run keras-attn wrote")
     add("--from", dest="base", type=model_directory, help="a model to fine-tune")
+    add(
+        "--distribute",
+        action="store_true",
+        help="data-parallel over every device (JAX, TensorFlow)",
+    )
     add("--epochs", type=positive_int, help="of the whole run")
     add(
         "--progress",
@@ -442,6 +474,8 @@ def _train_parser(commands, common):
     add("--label-smoothing", type=fraction, help="in [0, 1)")
     add("--valid-samples", type=non_negative_int, help="pairs scored an epoch")
     add("--seed", type=non_negative_int)
+    add("--shuffle-buffer", type=positive_int, help="streamed data: pairs mixed")
+    add("--dtype", choices=DTYPES, help="mixed precision policy")
     train.set_defaults(handler=_train)
 
 

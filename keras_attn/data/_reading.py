@@ -9,6 +9,7 @@ from keras_attn.data.errors import DataFormatError
 from keras_attn.data.text_pairs import TextPairs
 
 ON_ERROR_MODES = ("raise", "skip")
+FIRST_LINES = 3  # skipped rows whose lines `RowErrors` keeps
 
 
 def check_file(path):
@@ -30,13 +31,7 @@ def decode(data, path, encoding="utf-8"):
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise DataFormatError(
-            path,
-            line,
-            f"not valid {encoding} text ({error.reason} at byte {error.start}); "
-            "pass the file's encoding as `encoding=`",
-            kind="encoding",
-        ) from None
+        raise _encoding_error(path, line, encoding, error, error.start) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
@@ -50,6 +45,38 @@ def read_text(path, encoding="utf-8"):
     """The whole text of a local file (see `decode`)."""
     with open(path, "rb") as file:
         return decode(file.read(), path, encoding)
+
+
+def read_lines(path, encoding="utf-8"):
+    """The lines of a local file, read one at a time (never the whole file),
+    as `tf.data.TextLineDataset` splits them: at `\\n`, each CR dropped. The
+    `\\n` is kept (for the `csv` module) and a leading BOM dropped.
+
+    Undecodable bytes raise a `DataFormatError` naming their line; unlike
+    `decode`, a lone CR (old Mac line ends) does not end a line.
+    """
+    offset = 0
+    with open(path, "rb") as file:
+        for line, data in enumerate(file, start=1):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as error:
+                byte = offset + error.start
+                raise _encoding_error(path, line, encoding, error, byte) from None
+            offset += len(data)
+            if line == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            yield text.replace("\r", "") if "\r" in text else text
+
+
+def _encoding_error(path, line, encoding, error, byte):
+    return DataFormatError(
+        path,
+        line,
+        f"not valid {encoding} text ({error.reason} at byte {byte}); "
+        "pass the file's encoding as `encoding=`",
+        kind="encoding",
+    )
 
 
 def read_zip_member(path, accept, what, encoding="utf-8"):
@@ -84,30 +111,41 @@ def _side(position):
     return ("source", "target")[position] if position < 2 else "reference"
 
 
-def keep_row(values, labels, line, rows, columns):
-    """Appends the stripped `values` to `columns` (a list per value) unless
-    one is empty."""
+def clean_row(values, labels, line, rows):
+    """The stripped `values` of the row at `line`, or None when one is
+    empty (reported to `rows`, a `RowErrors`)."""
     values = [value.strip() for value in values]
     if all(values):
-        # Column lists of strings, not a list per row: millions of small
-        # lists would make the garbage collector the slowest part.
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-        return
+        return values
     for position, (value, label) in enumerate(zip(values, labels, strict=True)):
         if not value:
             side = _side(position)
             rows.bad(line, f"empty {side}", f"empty {side} ({label})")
-            return
+            return None
 
 
-def parse_tsv(text, columns, rows):
-    """The stripped `columns` (0-based) of a tab-separated text, as one
-    list per column."""
+def collect(good_rows, count):
+    """The values of `(line, values)` rows as `count` column lists.
+
+    Column lists of strings, not a list per row: millions of small lists
+    would make the garbage collector the slowest part.
+    """
+    columns = [[] for _ in range(count)]
+    appends = [column.append for column in columns]
+    for _, values in good_rows:
+        for append, value in zip(appends, values, strict=True):
+            append(value)
+    return columns
+
+
+def tsv_rows(lines, columns, rows):
+    """`(line, values)` for each good row of tab-separated `lines`, the
+    stripped `columns` (0-based) in order; bad rows go to `rows`, blank
+    lines are ignored. Lines are numbered from 1 and may keep their
+    line end."""
     needed = max(columns) + 1
     labels = [f"column {column}" for column in columns]
-    parsed = [[] for _ in columns]
-    for line, content in enumerate(text.split("\n"), start=1):
+    for line, content in enumerate(lines, start=1):
         if not content.strip():
             continue
         fields = content.split("\t")
@@ -118,8 +156,15 @@ def parse_tsv(text, columns, rows):
                 f"expected {needed} tab-separated columns, found {len(fields)}",
             )
             continue
-        keep_row([fields[column] for column in columns], labels, line, rows, parsed)
-    return parsed
+        values = clean_row([fields[column] for column in columns], labels, line, rows)
+        if values is not None:
+            yield line, values
+
+
+def parse_tsv(text, columns, rows):
+    """The stripped `columns` (0-based) of a tab-separated text, as one
+    list per column."""
+    return collect(tsv_rows(text.split("\n"), columns, rows), len(columns))
 
 
 def text_pairs(parsed, rows, references=False):
@@ -150,6 +195,7 @@ class RowErrors:
         self.on_error = on_error
         self.skipped = {}
         self.first_line = {}
+        self.first_lines = []  # of the first FIRST_LINES skipped rows
 
     def bad(self, line, kind, reason):
         """Reports the row starting at `line`; the caller then drops it."""
@@ -157,6 +203,8 @@ class RowErrors:
             raise DataFormatError(self.path, line, reason, kind=kind)
         self.skipped[kind] = self.skipped.get(kind, 0) + 1
         self.first_line.setdefault(kind, line)
+        if len(self.first_lines) < FIRST_LINES:
+            self.first_lines.append(line)
 
     def summary(self):
         return ", ".join(

@@ -9,10 +9,11 @@ from keras_attn._validation import check_choice
 from keras_attn.data._reading import ON_ERROR_MODES
 from keras_attn.data._reading import RowErrors
 from keras_attn.data._reading import check_file
-from keras_attn.data._reading import keep_row
-from keras_attn.data._reading import parse_tsv
+from keras_attn.data._reading import clean_row
+from keras_attn.data._reading import collect
 from keras_attn.data._reading import read_text
 from keras_attn.data._reading import text_pairs
+from keras_attn.data._reading import tsv_rows
 from keras_attn.data.errors import DataFormatError
 
 FORMATS = ("tsv", "csv", "jsonl")
@@ -95,18 +96,7 @@ def load_pairs(
     if format is not None:
         check_choice("format", format, FORMATS)
     path = os.fspath(path)
-    if format is None:
-        extension = os.path.splitext(path)[1].lower()
-        if extension not in EXTENSIONS:
-            raise DataFormatError(
-                path,
-                None,
-                f"cannot tell the format from the extension "
-                f"{extension or '(none)'!r}: known extensions are "
-                f"{tuple(EXTENSIONS)}. Pass format= one of {FORMATS}",
-                kind="unknown format",
-            )
-        format = EXTENSIONS[extension]
+    format = file_format(path, format)
     if references is None:
         extra = []
     elif isinstance(references, str | int):
@@ -116,21 +106,61 @@ def load_pairs(
     path = check_file(path)
     text = read_text(path, encoding)
     rows = RowErrors(path, on_error)
-    if format == "tsv":
-        columns = [0 if source is None else source, 1 if target is None else target]
-        parsed = parse_tsv(text, _check_indices(columns + extra), rows)
-    elif format == "csv":
-        columns = [0 if source is None else source, 1 if target is None else target]
-        parsed = _parse_csv(text, columns + extra, path, rows)
-    else:
-        if source is None or target is None:
-            raise ValueError(
-                "A JSON lines file needs the names of its source and target "
-                "fields, e.g. load_pairs(path, source='body', target='subject')."
-                f" Received: source={source!r}, target={target!r}" + _first_fields(text)
-            )
-        parsed = _parse_jsonl(text, [source, target, *extra], rows)
+    if format == "jsonl" and (source is None or target is None):
+        raise ValueError(
+            "A JSON lines file needs the names of its source and target "
+            "fields, e.g. load_pairs(path, source='body', target='subject')."
+            f" Received: source={source!r}, target={target!r}" + _first_fields(text)
+        )
+    columns = [0 if source is None else source, 1 if target is None else target]
+    lines = io.StringIO(text, newline="") if format == "csv" else text.split("\n")
+    good_rows = read_rows(lines, format, columns + extra, path, rows)
+    parsed = collect(good_rows, len(columns) + len(extra))
     return text_pairs(parsed, rows, references=bool(extra))
+
+
+def file_format(path, format=None):
+    """`format`, or the format `path`'s extension names (a
+    `DataFormatError` when it names none)."""
+    if format is not None:
+        return format
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in EXTENSIONS:
+        raise DataFormatError(
+            path,
+            None,
+            f"cannot tell the format from the extension "
+            f"{extension or '(none)'!r}: known extensions are "
+            f"{tuple(EXTENSIONS)}. Pass format= one of {FORMATS}",
+            kind="unknown format",
+        )
+    return EXTENSIONS[extension]
+
+
+def read_rows(lines, format, columns, path, rows):
+    """The rows of a TSV, CSV or JSON lines text, as `load_pairs` reads them.
+
+    The one place the row rules live: `load_pairs` collects these rows of
+    a whole text, and `keras_attn.training` streams them from files too
+    large to hold (`read_lines`).
+
+    Args:
+        lines: an iterable of the text's lines, with or without their line
+            ends (the `csv` module needs them).
+        format: `"tsv"`, `"csv"` or `"jsonl"`.
+        columns: the columns or fields to read (see `load_pairs`).
+        path: str, the file, for messages.
+        rows: a `RowErrors`, which raises at a bad row or counts it.
+
+    Yields:
+        `(line, values)` for each good row: its 1-based line and the
+        stripped values of `columns`, in order.
+    """
+    if format == "tsv":
+        return tsv_rows(lines, _check_indices(columns), rows)
+    if format == "csv":
+        return _csv_rows(lines, columns, path, rows)
+    return _jsonl_rows(lines, columns, rows)
 
 
 def _check_indices(columns):
@@ -143,8 +173,8 @@ def _check_indices(columns):
     return columns
 
 
-def _parse_csv(text, columns, path, rows):
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_rows(lines, columns, path, rows):
+    reader = csv.reader(lines)
     header = []
     while not any(header):
         record = _next_record(reader, path)
@@ -169,13 +199,12 @@ def _parse_csv(text, columns, path, rows):
     labels = [
         f"column {header[i]!r}" if i < len(header) else f"column {i}" for i in indices
     ]
-    parsed = [[] for _ in indices]
     while True:
         # A record can span lines (quoted newlines): report where it starts.
         line = reader.line_num + 1
         record = _next_record(reader, path)
         if record is None:
-            return parsed
+            return
         if not any(field.strip() for field in record):
             continue
         if len(record) < needed:
@@ -185,7 +214,9 @@ def _parse_csv(text, columns, path, rows):
                 f"expected {len(header)} columns as in the header, found {len(record)}",
             )
             continue
-        keep_row([record[i] for i in indices], labels, line, rows, parsed)
+        values = clean_row([record[i] for i in indices], labels, line, rows)
+        if values is not None:
+            yield line, values
 
 
 def _next_record(reader, path):
@@ -198,10 +229,9 @@ def _next_record(reader, path):
         raise DataFormatError(path, line, f"invalid CSV: {error}") from None
 
 
-def _parse_jsonl(text, fields, rows):
+def _jsonl_rows(lines, fields, rows):
     labels = [f"field {field!r}" for field in fields]
-    parsed = [[] for _ in fields]
-    for line, content in enumerate(text.split("\n"), start=1):
+    for line, content in enumerate(lines, start=1):
         if not content.strip():
             continue
         try:
@@ -235,8 +265,9 @@ def _parse_jsonl(text, fields, rows):
                 break
             values.append(value)
         else:
-            keep_row(values, labels, line, rows, parsed)
-    return parsed
+            values = clean_row(values, labels, line, rows)
+            if values is not None:
+                yield line, values
 
 
 def _first_fields(text):

@@ -86,12 +86,22 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         A local directory is checked first: a missing directory or file, or
         a JSON file that does not parse, is an error that names it.
 
+        As in keras-hub, the model is built in the global dtype policy
+        (`keras.config.dtype_policy()`, float32 by default) unless `dtype` is
+        given, whatever policy it was trained in: a model trained with
+        mixed precision loads for float32 serving, and
+        `from_preset(path, dtype="mixed_bfloat16")` keeps the mixed policy.
+
         Args:
             preset: a directory written by `save_to_preset`.
             load_weights: bool, load the trained weights.
             **kwargs: passed to `keras_hub.models.Seq2SeqLM.from_preset`.
         """
         check_preset_directory(preset, load_weights)
+        if kwargs.get("dtype") is None and _saved_policy(preset).startswith("mixed"):
+            # keras-hub 0.32 resolves a saved float policy to the global one
+            # but fails on a saved mixed policy: resolve it the same way.
+            kwargs["dtype"] = keras.config.dtype_policy()
         return super().from_preset(preset, load_weights=load_weights, **kwargs)
 
     def compile(
@@ -760,6 +770,20 @@ PRESET_FILES = (
     "tokenizer.json",
     "assets/tokenizer/vocabulary.txt",
 )
+
+
+def _saved_policy(preset):
+    """The dtype policy name in a local preset's config.json, or ""."""
+    import os
+
+    path = os.path.join(os.fspath(preset), "config.json")
+    if not os.path.isfile(path):
+        return ""
+    with open(path, encoding="utf-8") as file:
+        dtype = json.load(file).get("config", {}).get("dtype")
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name")
+    return dtype if isinstance(dtype, str) else ""
 
 
 def check_preset_directory(preset, load_weights=True):

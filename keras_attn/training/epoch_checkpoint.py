@@ -13,7 +13,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
     this one (`History`, `ProgressLog`) and the run's history see both.
 
     Args:
-        run: the `TrainingRun` to save into.
+        run: the `TrainingRun` to save into, or None in a process of a
+            multi-process run that does not write (it scores and reports
+            only).
         score_fn: optional callable `() -> (name, value)`, the validation
             metric the best model is chosen by (higher is better), such as
             BLEU on a sample of the validation pairs. Without it the best
@@ -51,9 +53,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if self.valid_pairs is not None:
             logs["valid_pairs"] = int(self.valid_pairs)
         seconds = time.perf_counter() - self._epoch_started
-        improved = self.run.save_epoch(
-            self.model, epoch, logs, score=score, seconds=seconds
-        )
+        improved = None
+        if self.run is not None:
+            improved = self.run.save_epoch(
+                self.model, epoch, logs, score=score, seconds=seconds
+            )
         if self.report is None:
             return
         first_epoch, started = self._started
@@ -63,7 +67,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if self.total_epochs:
             left = per_epoch * (self.total_epochs - epoch - 1)
             parts.append(f"time left {left / 60:.1f} min")
-        parts.append("saved (best so far)" if improved else "saved")
+        if improved is not None:
+            parts.append("saved (best so far)" if improved else "saved")
         self.report(" | ".join(parts))
 
 

@@ -5,6 +5,7 @@ import os
 import sys
 
 from keras_attn import tasks
+from keras_attn.training import _distribution
 from keras_attn.training.training_config import ARCHITECTURE_OPTIONS
 from keras_attn.training.training_config import DEFAULTS
 from keras_attn.training.training_config import RUN_FIELDS
@@ -42,6 +43,7 @@ def train(
     resume=False,
     base=None,
     overwrite=False,
+    distribute=False,
     callbacks=None,
     verbose="auto",
     report=None,
@@ -65,12 +67,25 @@ def train(
     `resume=True` continues where the run stopped, to `epochs` (which may
     be more than it was started with).
 
+    Data larger than memory is streamed (`StreamingCorpus`): several files
+    (a glob pattern or a list of shards), or one TSV, CSV or JSON lines
+    file over 256 MiB (`streaming_corpus.streams` is the rule). One pass
+    over the files counts the pairs, applies `on_error` (a bad row raises
+    before training, naming its file and line, or is skipped and counted
+    in the report) and keeps a sample of at most 100,000 pairs for the
+    tokenizer and the output bias; the validation pairs (without `valid`)
+    are the first `held_out_count` pairs of the first file, not shuffled
+    ones; `max_examples` takes the first pairs of the files, in order.
+    Training then reads the files line by line with tf.data, shuffling in
+    a buffer of `shuffle_buffer` pairs.
+
     Args:
         task: a `keras_attn.tasks` name or a `keras_attn.tasks.Task`; with
             `resume`, None takes the recorded one.
         data: str or path-like, the training file (TSV, CSV, JSON lines,
-            Anki zip, DailyDialog text or zip); with `resume`, None takes
-            the recorded one.
+            Anki zip, DailyDialog text or zip), a glob pattern of TSV, CSV
+            or JSON lines files (`"corpus/train-*.tsv"`), or a list of
+            them; with `resume`, None takes the recorded one.
         out: str or path-like, the run directory.
         valid: optional validation file, read like `data`.
         epochs: int, the epochs of the whole run (default 10; on resume the
@@ -83,6 +98,20 @@ def train(
         overwrite: bool, replace `out` when it holds a run or preset that
             keras-attn wrote; any other directory is refused
             (`FileExistsError` naming it) and left untouched.
+        distribute: bool, train data-parallel on every device the backend
+            sees: on JAX, `keras.distribution.DataParallel` over
+            `jax.devices()`, of every process when the launcher has called
+            `keras.distribution.initialize`; on TensorFlow,
+            `tf.distribute.MirroredStrategy` over one machine's GPUs (else
+            its logical CPUs). Not on PyTorch, nor on TensorFlow with a
+            `TF_CONFIG` of several workers (Keras 3.15's fit fails under
+            `MultiWorkerMirroredStrategy`): a `ValueError` says so before
+            any data is read. `batch_size` stays the global batch and must
+            be a multiple of the replicas; the learning rate is not
+            changed; each bucket's last batch is cut to a multiple of the
+            replicas (with several processes, only whole batches are
+            kept). One process (JAX's process 0) writes the run and scores
+            the validation pairs. A resumed run may change it.
         callbacks: Keras callbacks added to `fit`. A `ProgressLog` among
             them gets the steps per epoch, the epochs and `valid_pairs`.
         verbose: `"auto"` (a progress bar on a terminal, else one line an
@@ -97,12 +126,13 @@ def train(
 
     Returns:
         The best `keras_attn.models.AttentionSeq2SeqLM`, loaded from `out`
-        (compiled for greedy decoding).
+        (compiled for greedy decoding) on one device; None in the processes
+        of a multi-process run that do not write it.
 
     Raises:
         ValueError: a bad option or option combination.
-        FileNotFoundError: a missing data file or base model (named), or
-            nothing to resume in `out`.
+        FileNotFoundError: a missing data file or base model, a pattern
+            that matches no file (named), or nothing to resume in `out`.
         FileExistsError: `out` exists (see `overwrite`) or is a file.
         keras_attn.data.DataFormatError: a malformed data file.
         KeyboardInterrupt: training was interrupted; the finished epochs
@@ -154,10 +184,13 @@ def train(
         resume=resume,
         base=_path(base),
         overwrite=overwrite,
+        distribute=distribute,
         **options,
     )
     if config.task is None and not config.resume:
         raise ValueError("task is required for a new run. Received: task=None")
+    if config.distribute:
+        _distribution.check_supported()  # before any data is read
     trainer = _Trainer(config, task_object, callbacks, verbose, report)
     return trainer.run()
 
@@ -179,6 +212,7 @@ class _Trainer:
         from keras_attn.training.training_run import TrainingRun
 
         config = self.config
+        placement = self.placement = _distribution.placement(config.distribute)
         if config.resume:
             run = TrainingRun(config.out, resume=True)
             config = _resumed(config, run.options)
@@ -190,20 +224,31 @@ class _Trainer:
         else:
             self.task = self._task(config.task)
             _check_new_run_paths(config)
-            run = TrainingRun(config.out, overwrite=config.overwrite)
+            # Only the chief writes; the other processes keep no run.
+            run = None
+            if placement.chief:
+                run = TrainingRun(config.out, overwrite=config.overwrite)
+        _check_batch_size(_value(config, "batch_size"), placement.replicas)
         keras.utils.set_random_seed(_value(config, "seed"))
         split = self._read_data(config)
-        lm, settings = self._model(config, run, split)
-        lm.compile(
-            optimizer=keras.optimizers.Adam(settings["learning_rate"], clipnorm=1.0),
-            sampler="greedy",
-            label_smoothing=settings["label_smoothing"],
-        )
-        if config.resume:
-            run.restore_optimizer(lm)
-        run.start(settings)
-        self._fit(lm, run, settings, split)
-        return AttentionSeq2SeqLM.from_preset(config.out)
+        with placement.scope():  # the model's variables go on every replica
+            lm, settings = self._model(config, run, split)
+            lm.compile(
+                optimizer=keras.optimizers.Adam(
+                    settings["learning_rate"], clipnorm=1.0
+                ),
+                sampler="greedy",
+                label_smoothing=settings["label_smoothing"],
+            )
+            if config.resume:
+                run.restore_optimizer(lm)
+            if placement.chief:
+                run.start(settings)
+            self._fit(lm, run, settings, split)
+        if not placement.chief:
+            return None
+        # Loaded outside the distribution: on one device.
+        return AttentionSeq2SeqLM.from_preset(config.out, dtype=settings["dtype"])
 
     # === Steps ===
     def _task(self, name):
@@ -230,7 +275,12 @@ class _Trainer:
     def _read_data(self, config):
         import numpy as np
 
-        pairs = self._load(config, config.data)
+        from keras_attn.training import streaming_corpus
+
+        files = streaming_corpus.data_files(config.data)
+        if streaming_corpus.streams(files, self.task, config.format):
+            return self._stream_data(config, files)
+        pairs = self._load(config, files[0])
         sources, targets = list(pairs.sources), list(pairs.targets)
         order = np.random.default_rng(_value(config, "seed")).permutation(len(sources))
         if config.max_examples:
@@ -250,12 +300,61 @@ class _Trainer:
                 f"{config.data!r} holds too few pairs to train on: {len(pairs)} "
                 "pair(s), of which none is left once validation pairs are held out."
             )
+        return self._split(config, sources, targets, valid_sources, valid_targets)
+
+    def _stream_data(self, config, files):
+        from keras_attn.training.streaming_corpus import StreamingCorpus
+
+        corpus = StreamingCorpus(
+            files,
+            self.task,
+            source=config.source,
+            target=config.target,
+            format=config.format,
+            reverse=_value(config, "reverse"),
+            on_error=_value(config, "on_error"),
+            max_examples=config.max_examples,
+            hold_out=not config.valid,
+            seed=_value(config, "seed"),
+        )
+        self.report(f"{self.task.name}: {corpus.summary()}")
+        valid_sources, valid_targets = corpus.valid_sources, corpus.valid_targets
+        if config.valid:
+            valid = self._load(config, config.valid)
+            valid_sources, valid_targets = list(valid.sources), list(valid.targets)
+        if not corpus.train_pairs:
+            raise ValueError(
+                f"{config.data!r} holds too few pairs to train on: {corpus.pairs} "
+                "pair(s), of which none is left once validation pairs are held out."
+            )
+        return self._split(
+            config,
+            corpus.sample_sources,
+            corpus.sample_targets,
+            valid_sources,
+            valid_targets,
+            corpus,
+        )
+
+    def _split(
+        self, config, sources, targets, valid_sources, valid_targets, corpus=None
+    ):
+        """The data of the run, reported: training pairs (or a sample of a
+        streamed `corpus`) and validation pairs."""
         valid_pairs = min(_value(config, "valid_samples"), len(valid_sources))
         metric = self.task.metrics[0]
         scored = f", {valid_pairs:,} of them scored with {metric} after each epoch"
+        train_pairs = corpus.train_pairs if corpus else len(sources)
+        replicas = self.placement.replicas
+        batch_size = _value(config, "batch_size")
+        parallel = (
+            f"; data-parallel over {replicas} replicas, {batch_size // replicas} "
+            f"pairs each of a batch of {batch_size}"
+        )
         self.report(
-            f"{self.task.name}: {len(sources):,} training pairs, "
+            f"{self.task.name}: {train_pairs:,} training pairs, "
             f"{len(valid_sources):,} validation pairs{scored if valid_pairs else ''}"
+            f"{parallel if replicas > 1 else ''}"
         )
         return {
             "train_sources": sources,
@@ -263,6 +362,7 @@ class _Trainer:
             "valid_sources": valid_sources,
             "valid_targets": valid_targets,
             "valid_pairs": valid_pairs,
+            "corpus": corpus,
         }
 
     def _model(self, config, run, split):
@@ -271,10 +371,13 @@ class _Trainer:
 
         settings = _settings(config)
         if config.resume:
-            lm = AttentionSeq2SeqLM.from_preset(run.last_checkpoint)
+            lm = AttentionSeq2SeqLM.from_preset(
+                run.last_checkpoint, dtype=settings["dtype"]
+            )
             return lm, settings
         if config.base:
-            lm = AttentionSeq2SeqLM.from_preset(config.base)  # keeps its tokenizer
+            # Keeps its tokenizer; trains in the run's dtype policy.
+            lm = AttentionSeq2SeqLM.from_preset(config.base, dtype=settings["dtype"])
             settings.update(_check_base(config, lm))
             preprocessor = lm.preprocessor
             lengths = (settings["source_length"], settings["target_length"])
@@ -303,24 +406,43 @@ class _Trainer:
         from keras_attn.training.text_dataset import text_dataset
 
         epochs = settings["epochs"]
-        done = run.state["epochs_done"]
+        done = run.state["epochs_done"] if run is not None else 0
         valid_sources, valid_targets = split["valid_sources"], split["valid_targets"]
         valid_pairs = split["valid_pairs"]
         metric = self.task.metrics[0]
+        placement = self.placement
+        replicas = placement.replicas
+        # Every batch splits evenly over the replicas (JAX needs it; with
+        # several processes, Keras splits only full batches over them).
+        even = {"multiple": replicas, "drop_remainder": placement.processes > 1}
 
         def score():
-            outputs = lm.generate(valid_sources[:valid_pairs])
+            with placement.decoding():
+                outputs = lm.generate(valid_sources[:valid_pairs])
             references = [[t] for t in valid_targets[:valid_pairs]]
             scores = metrics.compute_metrics(outputs, references, [metric])
             return metric, scores[metric]
 
         batch_size = settings["batch_size"]
-        dataset = text_dataset(
-            split["train_sources"],
-            split["train_targets"],
-            batch_size,
-            shuffle_seed=settings["seed"],
-        )
+        corpus = split["corpus"]
+        if corpus is None:
+            dataset = text_dataset(
+                split["train_sources"],
+                split["train_targets"],
+                batch_size,
+                shuffle_seed=settings["seed"],
+                **even,
+            )
+        else:
+            dataset = corpus.dataset(
+                batch_size, settings["shuffle_buffer"], seed=settings["seed"], **even
+            )
+        if not len(dataset):
+            raise ValueError(
+                f"The training pairs make no batch of batch_size={batch_size} "
+                f"split evenly over {replicas} replicas in {placement.processes} "
+                "processes: use a smaller batch_size or more data."
+            )
         for callback in self.callbacks:
             if isinstance(callback, ProgressLog):
                 if callback.steps_per_epoch is None:
@@ -329,9 +451,11 @@ class _Trainer:
                     callback.total_epochs = epochs
                 if callback.valid_pairs is None:
                     callback.valid_pairs = valid_pairs
+                if callback.replicas is None:
+                    callback.replicas = replicas
         checkpoint = EpochCheckpoint(
-            run,
-            score_fn=score if valid_pairs else None,
+            run if placement.chief else None,
+            score_fn=score if valid_pairs and placement.decodes else None,
             report=self.report,
             total_epochs=epochs,
             valid_pairs=valid_pairs,
@@ -341,21 +465,26 @@ class _Trainer:
             verbose = 1 if sys.stdout.isatty() else 2
         validation = None
         if valid_sources:
-            validation = text_dataset(valid_sources, valid_targets, batch_size)
-        lm.fit(
-            dataset,
-            validation_data=validation,
-            epochs=epochs,
-            initial_epoch=done,
-            callbacks=[checkpoint, *self.callbacks],
-            verbose=verbose,
-            shuffle=False,  # the dataset reshuffles every epoch
-        )
+            validation = text_dataset(valid_sources, valid_targets, batch_size, **even)
+            if not len(validation):  # too few pairs to split evenly
+                validation = None
+        with placement.fitting(lm, batch_size):
+            lm.fit(
+                dataset,
+                validation_data=validation,
+                epochs=epochs,
+                initial_epoch=done,
+                callbacks=[checkpoint, *self.callbacks],
+                verbose=verbose,
+                shuffle=False,  # the dataset reshuffles every epoch
+            )
 
 
 # === Options ===
 def _path(value):
-    return None if value is None else os.fspath(value)
+    if value is None or isinstance(value, list | tuple):
+        return value  # a list of shards: TrainingConfig checks them
+    return os.fspath(value)
 
 
 def _value(config, name):
@@ -372,16 +501,23 @@ def _settings(config):
         settings.pop(name)
     for name in ("data", "valid", "base"):
         if settings[name] is not None:
-            settings[name] = os.path.abspath(settings[name])
+            settings[name] = _absolute(settings[name])
     for name, value in DEFAULTS.items():
         if settings[name] is None and name not in ARCHITECTURE_OPTIONS:
             settings[name] = value
     return settings
 
 
+def _absolute(paths):
+    """A path, or each path of a list, made absolute."""
+    if isinstance(paths, list):
+        return [os.path.abspath(path) for path in paths]
+    return os.path.abspath(paths)
+
+
 def _same(name, given, recorded):
     if name in ("data", "valid", "base") and given is not None and recorded:
-        return os.path.abspath(given) == os.path.abspath(recorded)
+        return _absolute(given) == _absolute(recorded)
     if name in ("source", "target"):
         from keras_attn.tasks.task import as_column
 
@@ -393,7 +529,7 @@ def _resumed(config, recorded):
     """The configuration of a resumed run: the recorded options, with more
     epochs if asked; any other option given must equal the recorded one."""
     recorded = TrainingConfig.from_dict(
-        {**recorded, "out": config.out, "resume": True}
+        {**recorded, "out": config.out, "resume": True, "distribute": config.distribute}
     ).to_dict()
     given = config.given()
     given.update(task=config.task, data=config.data)
@@ -413,11 +549,21 @@ def _resumed(config, recorded):
     return TrainingConfig(**recorded)
 
 
+def _check_batch_size(batch_size, replicas):
+    if batch_size % replicas:
+        raise ValueError(
+            f"batch_size is the global batch, split evenly over the {replicas} "
+            f"replicas of a data-parallel run: it must be a multiple of {replicas}. "
+            f"Received: batch_size={batch_size}"
+        )
+
+
 def _check_new_run_paths(config):
     from keras_attn.data._reading import check_file
     from keras_attn.models.attention_seq2seq_lm import check_preset_directory
+    from keras_attn.training.streaming_corpus import data_files
 
-    check_file(config.data)
+    data_files(config.data)
     if config.valid:
         check_file(config.valid)
     if config.base:
@@ -495,6 +641,7 @@ def _build_model(settings, sources, targets):
         input_feeding=settings["input_feeding"],
         pointer_generator=settings["pointer_generator"],
         dropout=settings["dropout"],
+        dtype=settings["dtype"],
     )
     # What the backbone chose for what was left to it (the attention order).
     settings["attention_order"] = backbone.attention_order

@@ -13,7 +13,8 @@ class ProgressLog(keras.callbacks.Callback):
     Train tab).
 
     Records (dicts of JSON types; every one has `"valid_pairs"`, the number
-    of validation pairs scored after each epoch, None when unknown):
+    of validation pairs scored after each epoch, and `"replicas"`, the
+    model replicas a batch is split over, each None when unknown):
     - `{"event": "step", "epoch", "epochs", "step", "steps", "loss",
       "elapsed", "time_left", "valid_pairs", ...}` every `every` steps
       (`steps` is an estimate when the dataset's length is unknown;
@@ -24,7 +25,7 @@ class ProgressLog(keras.callbacks.Callback):
 
     Each record goes to `on_record` (a callable) and, as one line of JSON,
     to `stream`. `keras_attn.training.train` fills `steps_per_epoch`,
-    `total_epochs` and `valid_pairs` when they are left at None.
+    `total_epochs`, `valid_pairs` and `replicas` when they are left at None.
 
     Args:
         stream: a text stream, flushed every line. Default `sys.stdout`,
@@ -35,6 +36,8 @@ class ProgressLog(keras.callbacks.Callback):
         on_record: optional callable taking each record (a dict), e.g. to
             hand it to a parent process or a user interface.
         valid_pairs: int, the validation pairs scored after each epoch.
+        replicas: int, the model replicas training data-parallel (1 on one
+            device).
 
     Example:
     >>> import numpy as np
@@ -42,13 +45,15 @@ class ProgressLog(keras.callbacks.Callback):
     >>> model.compile(loss="mse")
     >>> records = []
     >>> log = keras_attn.training.ProgressLog(
-    ...     every=2, on_record=records.append, valid_pairs=0)
+    ...     every=2, on_record=records.append, valid_pairs=0, replicas=1)
     >>> _ = model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=2, epochs=2,
     ...     callbacks=[log], verbose=0)
     >>> [(r["event"], r["epoch"], r.get("step")) for r in records]
     [('step', 1, 2), ('step', 1, 4), ('epoch', 1, None), ('step', 2, 2), ('step', 2, 4), ('epoch', 2, None)]
     >>> records[0]["steps"], records[0]["epochs"], records[-1]["valid_pairs"]
     (4, 2, 0)
+    >>> {record["replicas"] for record in records}
+    {1}
     """  # noqa: E501
 
     def __init__(
@@ -59,6 +64,7 @@ class ProgressLog(keras.callbacks.Callback):
         total_epochs=None,
         on_record=None,
         valid_pairs=None,
+        replicas=None,
     ):
         super().__init__()
         if on_record is not None and not callable(on_record):
@@ -71,15 +77,18 @@ class ProgressLog(keras.callbacks.Callback):
         self.total_epochs = total_epochs
         self.on_record = on_record
         self.valid_pairs = valid_pairs
+        self.replicas = replicas
         self._epoch = 0
         self._started = None
         self._steps_done = 0  # over the whole fit, for the rate
 
     def write(self, record):
         """Reports one record: to `on_record`, and as a JSON line to the
-        stream. `valid_pairs` is added when the record lacks it."""
+        stream. `valid_pairs` and `replicas` are added when the record
+        lacks them."""
         record = dict(record)
         record.setdefault("valid_pairs", self.valid_pairs)
+        record.setdefault("replicas", self.replicas)
         if self.on_record is not None:
             self.on_record(record)
         stream = self.stream

@@ -14,6 +14,7 @@ DEFAULTS = {
     "reverse": False,
     "history": 1,
     "on_error": "raise",
+    "shuffle_buffer": 10_000,
     "attention": "bahdanau",
     "input_feeding": True,
     "pointer_generator": False,
@@ -29,6 +30,7 @@ DEFAULTS = {
     "label_smoothing": 0.0,
     "valid_samples": 200,
     "seed": 0,
+    "dtype": "float32",
 }
 # Options that describe the network or its tokenizer: a fine-tuned model
 # (`base`) keeps them.
@@ -47,10 +49,15 @@ ARCHITECTURE_OPTIONS = (
 )
 # The fields that say where a run is, not how it trains: not recorded in
 # the run's options.json.
-RUN_FIELDS = ("out", "resume", "overwrite")
+RUN_FIELDS = ("out", "resume", "overwrite", "distribute")
 _LEGACY_NAMES = {"from": "base"}  # options.json of runs from keras-attn 0.1
 _FORMATS = ("tsv", "csv", "jsonl")
 _CELLS = ("gru", "lstm")
+# Mixed precision computes in 16 bits and keeps float32 weights; the
+# attention softmax, the masks and the loss stay in float32. Pure 16-bit
+# training is not offered (the RNNs' orthogonal initializer cannot run in
+# bfloat16, and float16 weights lose Adam's small updates).
+DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 _ORDERS = ("bahdanau", "luong")
 
 
@@ -67,7 +74,10 @@ class TrainingConfig:
 
     Args:
         task: str, a `keras_attn.tasks` name.
-        data: str, the training file (None only with `resume`).
+        data: str, the training file, a glob pattern of shard files
+            (`"corpus/train-*.tsv"`), or a list of them (None only with
+            `resume`). Several files, or one over 256 MiB, are streamed (see
+            `keras_attn.training.train`).
         out: str, the run directory.
         valid: str, a validation file. Without it the validation pairs are
             held out of the shuffled training pairs: 2% of them (at most
@@ -79,13 +89,21 @@ class TrainingConfig:
             architecture are kept.
         overwrite: bool, replace `out` if it is a run or preset keras-attn
             wrote (anything else is refused, untouched).
+        distribute: bool, train data-parallel on every device the backend
+            sees (JAX or TensorFlow; see `keras_attn.training.train`). Where
+            a run is trained, not how: not recorded, and a resumed run may
+            change it.
         source, target: the columns or fields to read (int index, digit
             string or name); default the task's.
         format: `"tsv"`, `"csv"` or `"jsonl"`; default from the extension.
         reverse: bool, swap source and target.
         history: int, dialogue: previous turns in the source.
         on_error: `"raise"` or `"skip"`, for malformed rows.
-        max_examples: int, use at most this many pairs (after shuffling).
+        max_examples: int, use at most this many pairs (after shuffling;
+            streamed data: the first ones of the files, in order).
+        shuffle_buffer: int, streamed data: the pairs the training stream
+            shuffles among (default 10,000); bigger mixes the shards better
+            and holds more in memory.
         attention: one of `keras_attn.models.ATTENTIONS` (`"none"`: the
             fixed-context baseline).
         attention_order: `"bahdanau"` or `"luong"`; default by attention.
@@ -105,6 +123,11 @@ class TrainingConfig:
             the task's first metric after each epoch (reported as
             `valid_pairs`; 0 chooses the best epoch by validation loss).
         seed: int >= 0, for shuffling, the held-out split and the weights.
+        dtype: the Keras dtype policy to train with: `"float32"`,
+            `"mixed_bfloat16"` (pays on accelerators and CPUs with bfloat16
+            instructions) or `"mixed_float16"` (GPUs; the loss is scaled).
+            The saved model keeps it; `AttentionSeq2SeqLM.from_preset(path,
+            dtype="float32")` loads it in float32.
 
     Example:
     >>> config = keras_attn.training.TrainingConfig(
@@ -129,6 +152,7 @@ class TrainingConfig:
     resume: bool = False
     base: str | None = None
     overwrite: bool = False
+    distribute: bool = False
     # Data
     source: int | str | None = None
     target: int | str | None = None
@@ -137,6 +161,7 @@ class TrainingConfig:
     history: int | None = None
     on_error: str | None = None
     max_examples: int | None = None
+    shuffle_buffer: int | None = None
     # Model
     attention: str | None = None
     attention_order: str | None = None
@@ -157,6 +182,7 @@ class TrainingConfig:
     label_smoothing: float | None = None
     valid_samples: int | None = None
     seed: int | None = None
+    dtype: str | None = None
 
     def __post_init__(self):
         self._check()
@@ -182,9 +208,11 @@ class TrainingConfig:
             raise ValueError(
                 f"task must be a task name (str). Received: task={self.task!r}"
             )
+        if isinstance(self.data, list | tuple):
+            self.data = _check_paths("data", self.data)
         for name in ("data", "out", "valid", "base"):
             value = getattr(self, name)
-            if value is None:
+            if value is None or (name == "data" and isinstance(value, list)):
                 continue
             if isinstance(value, os.PathLike):
                 value = os.fspath(value)
@@ -195,7 +223,7 @@ class TrainingConfig:
                 )
         if self.out is None:
             raise ValueError("out must be a path (str). Received: out=None")
-        for name in ("resume", "overwrite"):
+        for name in ("resume", "overwrite", "distribute"):
             _check_bool(name, getattr(self, name))
         for name in ("reverse", "input_feeding", "pointer_generator", "lowercase"):
             if getattr(self, name) is not None:
@@ -215,6 +243,7 @@ class TrainingConfig:
             "epochs",
             "history",
             "max_examples",
+            "shuffle_buffer",
             "embedding_dim",
             "hidden_dim",
             "encoder_layers",
@@ -253,6 +282,7 @@ class TrainingConfig:
         _check_choice("attention", self.attention, ATTENTIONS)
         _check_choice("attention_order", self.attention_order, _ORDERS)
         _check_choice("cell", self.cell, _CELLS)
+        _check_choice("dtype", self.dtype, DTYPES)
         for name in ("source", "target"):
             value = getattr(self, name)
             if value is None:
@@ -318,11 +348,12 @@ class TrainingConfig:
 
     def as_kwargs(self):
         """The keyword arguments of `keras_attn.training.train` for this
-        configuration: every field that is set (not None; `resume` and
-        `overwrite` only when True)."""
+        configuration: every field that is set (not None; `resume`,
+        `overwrite` and `distribute` only when True)."""
         kwargs = {}
         for name, value in self.to_dict().items():
-            if value is None or (name in ("resume", "overwrite") and not value):
+            flag = name in ("resume", "overwrite", "distribute")
+            if value is None or (flag and not value):
                 continue
             kwargs[name] = value
         kwargs.setdefault("task", None)
@@ -338,6 +369,17 @@ class TrainingConfig:
             for name, value in self.to_dict().items()
             if value is not None and name not in skip
         }
+
+
+def _check_paths(name, values):
+    """A list of paths (str) from a list or tuple of str or path-likes."""
+    paths = [os.fspath(v) if isinstance(v, os.PathLike) else v for v in values]
+    if not paths or not all(isinstance(path, str) and path for path in paths):
+        raise ValueError(
+            f"{name} must be a path (str) or a non-empty list of paths. "
+            f"Received: {name}={values!r}"
+        )
+    return paths
 
 
 def _check_bool(name, value):
