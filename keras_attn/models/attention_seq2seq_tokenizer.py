@@ -47,6 +47,9 @@ class AttentionSeq2SeqTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
     ):
         """Trains a WordPiece vocabulary on `texts` and returns a tokenizer.
 
+        Tokens that hold a whitespace character (the learner keeps
+        Unicode spaces such as U+00A0 inside words) are left out.
+
         Args:
             texts: an iterable of strings (for a joint vocabulary, the source
                 and target texts together) or a `tf.data.Dataset` of strings.
@@ -71,6 +74,16 @@ class AttentionSeq2SeqTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
             strip_accents=strip_accents,
             reserved_tokens=list(RESERVED_TOKENS),
         )
+        # The learner splits words on ASCII whitespace only, so a character
+        # such as U+00A0 (no-break space) becomes a token, "\xa0" and
+        # "##\xa0"; the vocabulary file, one token a line, reads them back
+        # stripped, as "" and "##", which match nothing useful. Tokens with
+        # whitespace are dropped.
+        vocabulary = [
+            token
+            for token in vocabulary
+            if token and not any(char.isspace() for char in token)
+        ]
         return cls(
             vocabulary=vocabulary,
             lowercase=lowercase,

@@ -38,3 +38,21 @@ def test_config_round_trip():
 def test_no_usable_text_is_an_error(texts):
     with pytest.raises(ValueError, match="at least one non-empty string"):
         AttentionSeq2SeqTokenizer.from_corpus(texts, vocabulary_size=30)
+
+
+def test_a_unicode_space_in_the_corpus_leaves_no_empty_or_bare_suffix_token(
+    tmp_path,
+):
+    # Tatoeba has "¿Qué\xa0hora es?": the learner keeps U+00A0 inside words.
+    texts = ["¿Qué\xa0hora es?", "the cat sat", "the dog ran"] * 5
+    tokenizer = AttentionSeq2SeqTokenizer.from_corpus(texts, vocabulary_size=100)
+    vocabulary = tokenizer.get_vocabulary()
+    assert not [t for t in vocabulary if not t.strip() or t.strip() == "##"]
+    assert not [t for t in vocabulary if any(c.isspace() for c in t)]
+    # The vocabulary file (one token a line) reads back as it was written.
+    tokenizer.save_assets(str(tmp_path))
+    clone = AttentionSeq2SeqTokenizer(vocabulary=None)
+    clone.load_assets(str(tmp_path))
+    assert clone.get_vocabulary() == vocabulary
+    ids = tokenizer(["the cat ran"])
+    assert tokenizer.detokenize(ids)[0] == "the cat ran"
