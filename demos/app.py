@@ -98,8 +98,9 @@ def build_parser():
     for name, default, what in (
         ("--max-input-chars", 1000, "longest input text accepted"),
         ("--max-upload-mb", 20, "largest training file accepted, in MB"),
-        ("--concurrency", 2, "requests of one kind that run at once"),
-        ("--queue-size", 32, "requests that may wait; more are refused"),
+        ("--concurrency", 2, "training and listing requests that run at once"),
+        ("--queue-size", 256, "requests that may wait; more are refused"),
+        ("--max-batch", 32, "concurrent requests decoded together in one batch"),
     ):
         parser.add_argument(
             name, type=positive_int, default=default, help=f"{what} (default {default})"
@@ -132,7 +133,8 @@ def main(argv=None):
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    from .layout import build_app  # gradio and keras: after the options
+    from .layout import CSS  # gradio and keras: after the options
+    from .layout import build_app
 
     demo, handlers = build_app(
         models_dir,
@@ -140,6 +142,7 @@ def main(argv=None):
         max_upload_mb=args.max_upload_mb,
         concurrency=args.concurrency,
         queue_size=args.queue_size,
+        max_batch=args.max_batch,
     )
     if not any(handlers.list_models().values()):
         print(
@@ -162,6 +165,7 @@ def main(argv=None):
         enable_monitoring=False,
         mcp_server=False,
         ssr_mode=False,
+        css=CSS,
     )
     return 0
 

@@ -13,10 +13,10 @@ from keras_attn.models import ATTENTIONS
 from .decoding import Decoding
 from .errors import DemoError
 from .errors import shows_errors
+from .heatmap import render_heatmap
 from .safety import check_text
 from .safety import parse_columns
 from .serving import ModelRegistry
-from .serving import render_heatmap
 from .trainer import Trainer
 from .training import SAMPLES
 from .training import model_options
@@ -33,10 +33,22 @@ class Handlers:
         models_dir: the directory with one subdirectory per task.
         max_input_chars: the longest input text accepted.
         max_upload_mb: the largest data file accepted, in MB.
+        max_batch: the most concurrent requests (of one model and decoding
+            setting) decoded together.
+        warm_up: whether models compile their greedy decoding for every
+            batch size when they load (`ModelRegistry`).
     """
 
-    def __init__(self, models_dir, *, max_input_chars=1000, max_upload_mb=20):
-        self.registry = ModelRegistry(models_dir)
+    def __init__(
+        self,
+        models_dir,
+        *,
+        max_input_chars=1000,
+        max_upload_mb=20,
+        max_batch=32,
+        warm_up=False,
+    ):
+        self.registry = ModelRegistry(models_dir, max_batch=max_batch, warm_up=warm_up)
         self.tasks = self.registry.tasks
         self.max_input_chars = max_input_chars
         self.trainer = Trainer(self.registry.models_dir, int(max_upload_mb * 2**20))
@@ -83,8 +95,6 @@ class Handlers:
                 "so there is no alignment heatmap to show."
             )
         else:
-            # No title: the source is on the x axis, and a title would sit
-            # under the image component's label.
             image = render_heatmap(pair)
         header = f"{self.registry.describe(task, name)} · {decoding.describe()} · "
         notes.insert(0, header + f"{seconds:.2f} s")

@@ -22,6 +22,24 @@ Attention-based RNN encoder–decoder models trained with
 keras-attn. Each answer comes with its **attention
 heatmap**: the source tokens across, the output tokens down, and how much
 each output token attended to each source token."""
+HEATMAP_CAPTION = (
+    "**Attention**: each row is an output token, each column a source token "
+    "(as the model's tokenizer cut them: `##` continues a word); brighter "
+    "means more attention."
+)
+# The heatmap at its own size (one cell per token pair), scrolling when it
+# is larger than the column, instead of shrunk until its labels are
+# unreadable. Pass to `launch(css=...)`.
+CSS = """
+.heatmap .image-frame {
+  display: block !important; overflow: auto; max-height: 80vh; height: auto !important;
+}
+.heatmap .image-frame img {
+  width: auto !important; height: auto !important; max-width: none !important;
+  max-height: none !important; object-fit: none !important;
+}
+.heatmap .image-container { height: auto !important; }
+"""
 
 
 def build_app(
@@ -30,7 +48,8 @@ def build_app(
     max_input_chars=1000,
     max_upload_mb=20,
     concurrency=2,
-    queue_size=32,
+    queue_size=256,
+    max_batch=32,
 ):
     """Builds the demo app (not launched).
 
@@ -41,15 +60,23 @@ def build_app(
         max_input_chars: the longest input text accepted.
         max_upload_mb: the largest data file accepted, in MB (pass the same
             to `launch(max_file_size=...)`, as `app.main` does).
-        concurrency: how many requests of one kind run at once.
+        concurrency: how many requests of one kind run at once (training,
+            model lists); the serving events (translate, summarize, chat)
+            take up to `max_batch` at once, as concurrent requests of one
+            model and decoding setting are decoded together in batches.
         queue_size: how many requests may wait; more are refused.
+        max_batch: the most requests decoded together in one batch.
 
     Returns:
         `(demo, handlers)`: a `gr.Blocks` with its queue configured, and
         its `Handlers` (`handlers.trainer.stop()` ends a training run).
     """
     handlers = Handlers(
-        models_dir, max_input_chars=max_input_chars, max_upload_mb=max_upload_mb
+        models_dir,
+        max_input_chars=max_input_chars,
+        max_upload_mb=max_upload_mb,
+        max_batch=max_batch,
+        warm_up=True,  # a server: no request under load waits to compile
     )
     names = handlers.list_models()
     with gr.Blocks(
@@ -63,13 +90,13 @@ def build_app(
                     pickers[task] = _model_picker(handlers, task, names[task])
                     _text_tab(
                         handlers, task, tab, source_label, output_label, endpoint,
-                        pickers[task][0], max_input_chars,
+                        pickers[task][0], max_input_chars, max_batch,
                     )  # fmt: skip
             with gr.Tab("Chat", id="dialogue"):
                 pickers["dialogue"] = _model_picker(
                     handlers, "dialogue", names["dialogue"]
                 )
-                _chat_tab(handlers, pickers["dialogue"][0], max_input_chars)
+                _chat_tab(handlers, pickers["dialogue"][0], max_input_chars, max_batch)
             with gr.Tab("Train", id="train"):
                 train_task, base, progress = build_train_tab(
                     handlers, names, [pickers[t][0] for t in handlers.tasks],
@@ -103,8 +130,9 @@ def build_app(
 
 
 def _text_tab(
-    handlers, task, tab, source_label, output_label, endpoint, dropdown, max_chars
-):
+    handlers, task, tab, source_label, output_label, endpoint, dropdown, max_chars,
+    max_batch,
+):  # fmt: skip
     with gr.Row():
         with gr.Column():
             source = gr.Textbox(
@@ -132,10 +160,13 @@ def _text_tab(
         inputs=[source, dropdown, method, beams],
         outputs=[output, heatmap, note],
         api_name=endpoint,
+        # Up to a batch's worth at once: they wait for each other in the
+        # model's batcher and are decoded together.
+        concurrency_limit=max_batch,
     )
 
 
-def _chat_tab(handlers, dropdown, max_chars):
+def _chat_tab(handlers, dropdown, max_chars, max_batch):
     with gr.Row():
         with gr.Column():
             chatbot = gr.Chatbot(label="Conversation", elem_id="chatbot")
@@ -174,6 +205,7 @@ def _chat_tab(handlers, dropdown, max_chars):
         [message, chatbot, dropdown, method, beams, temperature, top_p],
         outputs,
         api_name="chat",
+        concurrency_limit=max_batch,
     )
     clear.click(
         handlers.clear_chat, outputs=outputs, api_name="clear_chat", queue=False
@@ -207,10 +239,17 @@ def _decoding_controls(choices):
 
 
 def _heatmap(task):
+    # The caption above, not the component's label, which would sit on the
+    # image's first row; no corner buttons, which would cover the colour
+    # bar's top label.
+    gr.Markdown(HEATMAP_CAPTION, elem_id=f"{task}-heatmap-caption")
     return gr.Image(
-        label="Attention (source across, output down)",
+        label="Attention heatmap",
+        show_label=False,
         type="pil",
         format="png",
         interactive=False,
+        buttons=[],
         elem_id=f"{task}-heatmap",
+        elem_classes=["heatmap"],
     )

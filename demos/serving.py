@@ -1,12 +1,12 @@
-"""The models the app serves: listing, loading, describing, heatmaps."""
+"""The models the app serves: listing, loading, describing."""
 
 import collections
-import io
 import threading
 from pathlib import Path
 
 from keras_attn import tasks
 
+from .decoding import Decoding
 from .errors import DemoError
 from .loaded_model import LoadedModel
 from .loaded_model import read_json
@@ -14,8 +14,6 @@ from .safety import MODEL_NAME
 
 # The tasks the app has a tab for (names in `keras_attn.tasks`).
 APP_TASKS = ("translation", "summarization", "dialogue")
-# Rendering with matplotlib's pyplot is not thread-safe.
-_PLOT_LOCK = threading.Lock()
 
 
 class ModelRegistry:
@@ -30,11 +28,25 @@ class ModelRegistry:
         models_dir: the directory holding one subdirectory per task.
         max_loaded: how many models stay loaded (least recently used go).
         app_tasks: the names of the tasks served (`keras_attn.tasks`).
+        max_batch: the most concurrent requests of one model and decoding
+            setting decoded together (`LoadedModel`).
+        warm_up: whether a model compiles its greedy decoding for every
+            batch size as it loads (`LoadedModel.warm_up`; a few seconds),
+            so that no request under load waits for a compilation.
     """
 
-    def __init__(self, models_dir, max_loaded=6, app_tasks=APP_TASKS):
+    def __init__(
+        self,
+        models_dir,
+        max_loaded=6,
+        app_tasks=APP_TASKS,
+        max_batch=32,
+        warm_up=False,
+    ):
         self.models_dir = Path(models_dir).resolve()
         self.max_loaded = max_loaded
+        self.max_batch = max_batch
+        self.warm_up = warm_up
         self.tasks = tuple(tasks.get(name).name for name in app_tasks)
         self._loaded = collections.OrderedDict()  # (task, name) -> (stamp, model)
         self._lock = threading.Lock()
@@ -131,43 +143,14 @@ class ModelRegistry:
                     self._loaded.move_to_end(key)
                     return cached[1]
             try:
-                model = LoadedModel(path, task)
+                model = LoadedModel(path, task, max_batch=self.max_batch)
             except (OSError, ValueError) as error:
                 raise DemoError(f"Could not load the model {name!r}: {error}") from None
+            if self.warm_up:
+                model.warm_up(Decoding())
             with self._lock:
                 self._loaded[key] = (stamp, model)
                 self._loaded.move_to_end(key)
                 while len(self._loaded) > self.max_loaded:
                     self._loaded.popitem(last=False)
             return model
-
-
-def render_heatmap(pair, title=None):
-    """The alignment `pair` drawn by `keras_attn.plotting.plot_alignment`,
-    as a PIL image (source tokens across, output tokens down)."""
-    from matplotlib import pyplot
-    from PIL import Image
-
-    from keras_attn.plotting import plot_alignment
-
-    # A "$" pair would start matplotlib's math mode: show it as it is.
-    pair = {
-        **pair,
-        "source_tokens": [_literal(t) for t in pair["source_tokens"]],
-        "output_tokens": [_literal(t) for t in pair["output_tokens"]],
-    }
-    with _PLOT_LOCK:
-        figure = plot_alignment(pair, title=_literal(title) if title else None)
-        buffer = io.BytesIO()
-        try:
-            figure.savefig(buffer, format="png")
-        finally:
-            pyplot.close(figure)
-    buffer.seek(0)
-    image = Image.open(buffer)
-    image.load()
-    return image
-
-
-def _literal(text):
-    return text.replace("$", r"\$")

@@ -131,3 +131,39 @@ def test_speed_ratios_pair_each_result_with_the_baseline_of_its_dtype():
     assert ratios["tutorial@bf16"]["latency_ms"] == 2.5  # time: 50 / 20
     assert ratios["additive"]["beam_s"] == 2.0
     assert "ratios" not in results[-1]
+
+
+@tensorflow_only
+def test_serve_load_smoke_answers_every_request(tmp_path):
+    from tests.demos.conftest import TINY
+    from tests.demos.conftest import train_commands
+    from tests.demos.conftest import write_data
+
+    write_data(tmp_path)
+    models = tmp_path / "models"
+    command = train_commands(tmp_path, models)["translation/tiny"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run(
+        [*map(str, command), *TINY],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
+    out = tmp_path / "results"
+    run_script(
+        "serve_load.py", "--models-dir", str(models), "--out", str(out),
+        "--data", str(tmp_path / "missing.tsv"), "--timeout", "60",
+        "--app-args", "--max-batch 4",  # 4 clients: fewer shapes to warm up
+    )  # fmt: skip
+    (path,) = (out / "smoke").glob("serve-load-*.json")
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["model"] == "tiny"
+    assert (report["clients"], report["rounds"]) == (4, 1)
+    assert report["requests"] == report["answered"] == 4
+    assert report["errors"] == report["refused"] == 0
+    for figure in ("p50_s", "p95_s", "p99_s", "max_s", "requests_per_s"):
+        assert report[figure] > 0, figure
+    assert report["p50_s"] <= report["p99_s"] <= report["max_s"]
+    assert "| 4 | 4 | 0 | 0 |" in path.with_suffix(".md").read_text(encoding="utf-8")

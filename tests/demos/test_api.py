@@ -85,6 +85,38 @@ def test_translate_gives_the_output_its_heatmap_and_a_note(client):
     assert "beam search (3 beams)" in note
 
 
+@pytest.mark.parametrize("model", ["tiny", "baseline"])
+def test_concurrent_requests_get_the_answers_of_one_at_a_time(client, model):
+    # Sentences of different lengths, so a batch pads its shorter rows.
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+    texts = [" ".join(words[: 1 + i % len(words)]) for i in range(8)]
+    alone = [translate(client, text, model)[0] for text in texts]
+    # Eight at once, with the same settings: decoded in batches.
+    jobs = [
+        client.submit(text, model, "greedy", 3, api_name="/translate") for text in texts
+    ]
+    together = [job.result(timeout=120) for job in jobs]
+    assert [output for output, _, _ in together] == alone
+    for text, (_, heatmap, note) in zip(texts, together, strict=True):
+        assert (heatmap is not None and is_png(heatmap)) == (model == "tiny"), text
+        assert "greedy search" in note
+
+
+def test_a_bad_request_among_concurrent_ones_fails_alone(client):
+    texts = ["alpha beta", "x" * (MAX_INPUT_CHARS + 1), "gamma delta", "beta"]
+    jobs = [
+        client.submit(text, "tiny", "greedy", 3, api_name="/translate")
+        for text in texts
+    ]
+    for text, job in zip(texts, jobs, strict=True):
+        if len(text) > MAX_INPUT_CHARS:
+            with pytest.raises(AppError, match="characters"):
+                job.result(timeout=120)
+        else:
+            output, heatmap, _ = job.result(timeout=120)
+            assert isinstance(output, str) and is_png(heatmap)
+
+
 def test_a_model_without_attention_answers_and_says_it_has_no_heatmap(client):
     output, heatmap, note = translate(client, model="baseline")
     assert isinstance(output, str) and heatmap is None

@@ -62,6 +62,17 @@ def test_translate_in_the_browser_shows_the_output_and_the_heatmap(demo, browser
         heatmap = page.locator("#translation-heatmap img")
         expect(heatmap).to_be_visible(timeout=WAIT)
         assert heatmap.get_attribute("src")
+        # Shown at its own size (not shrunk), and nothing lies on its first
+        # row, where the output's first label is.
+        heatmap.scroll_into_view_if_needed()
+        natural, shown, on_top = heatmap.evaluate(
+            """img => {
+                const box = img.getBoundingClientRect();
+                const hit = document.elementFromPoint(box.left + 12, box.top + 26);
+                return [img.naturalWidth, img.clientWidth, hit === img];
+            }"""
+        )
+        assert natural == shown and on_top, (natural, shown, on_top)
         note = page.locator("#translation-note")
         expect(note).to_contain_text("greedy search", timeout=WAIT)
         output = page.locator("#translation-output textarea").input_value()
