@@ -12,6 +12,7 @@ from keras import ops
 from keras import tree
 
 from keras_attn import samplers
+from keras_attn._validation import check_positive_int
 from keras_attn.losses import SmoothedSparseCategoricalCrossentropy
 from keras_attn.models.attention_seq2seq_backbone import AttentionSeq2SeqBackbone
 from keras_attn.models.attention_seq2seq_preprocessor import (
@@ -149,7 +150,14 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         )
 
     def generate_step(
-        self, inputs, stop_token_ids=None, *, sampler=None, return_alignment=False
+        self,
+        inputs,
+        stop_token_ids=None,
+        *,
+        sampler=None,
+        return_alignment=False,
+        num_return_sequences=1,
+        return_scores=False,
     ):
         """Decodes one batch of token ids; `generate` compiles it.
 
@@ -162,11 +170,17 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 weights of each decoding step `(batch, target_len,
                 source_len)` float32, row `t` for the token at position `t`
                 (zeros at the prompt).
+            num_return_sequences: int `k`, for a `BeamSearchSampler`: the
+                `k` best distinct hypotheses per input, as `k` consecutive
+                rows of each output (`batch * k` rows).
+            return_scores: bool, for a `BeamSearchSampler`: also return
+                `"scores"`, `(batch,)` or `(batch, k)`.
 
         Returns:
             A dictionary with `"decoder_token_ids"` and
             `"decoder_padding_mask"` (true up to and including the first
-            stop token), `(batch, target_len)`, and `"alignment"` when asked.
+            stop token), `(batch, target_len)`, and `"alignment"` and
+            `"scores"` when asked.
         """
         sampler = self.sampler if sampler is None else sampler
         backbone = self.backbone
@@ -180,8 +194,8 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
 
         # The source side (memory, mask, keys) never changes while decoding.
         # A beam sampler reorders every cache leaf at every step, so only the
-        # states (and the alignment history) go in the cache; the source
-        # side is expanded to the sampler's rows once, outside the loop.
+        # states (and what is kept of the weights) go in the cache; the
+        # source side is expanded to the sampler's rows once, outside the loop.
         keys = keys if keys is not None else memory
         source_token_ids = inputs["encoder_token_ids"]
         rows = _rows_per_input(sampler)
@@ -191,45 +205,73 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 for x in (memory, memory_mask, keys, source_token_ids)
             )
 
-        def step(prompt, states, index):
-            token = ops.take(prompt, index - 1, axis=1)
-            return backbone.decode_step(
-                token, states, memory, memory_mask, keys, source_token_ids
+        batch_size, target_length = ops.shape(decoder_token_ids)[:2]
+        source_length = ops.shape(inputs["encoder_token_ids"])[1]
+        cache = {"states": states}
+        if return_alignment:
+            cache["history"] = ops.zeros(
+                (batch_size, target_length, source_length), "float32"
             )
+        beam_search = isinstance(sampler, BeamSearchSampler)
+        if beam_search and sampler.coverage_penalty:
+            cache["coverage"] = ops.zeros((batch_size, source_length), "float32")
+
+        def next(prompt, cache, index):
+            token = ops.take(prompt, index - 1, axis=1)
+            logits, states, alignment = backbone.decode_step(
+                token, cache["states"], memory, memory_mask, keys, source_token_ids
+            )
+            cache = dict(cache, states=states)
+            if "history" in cache:
+                # Row `index` holds the weights that produced token `index`.
+                cache["history"] = ops.slice_update(
+                    cache["history"],
+                    [0, index, 0],
+                    ops.cast(alignment, "float32")[:, None],
+                )
+            if "coverage" in cache:
+                cache["coverage"] = cache["coverage"] + ops.cast(alignment, "float32")
+            return logits, None, cache
 
         arguments = {
+            "next": next,
             "prompt": decoder_token_ids,
+            "cache": cache,
             "index": index,
             "mask": decoder_padding_mask,
             "stop_token_ids": stop_token_ids,
             "model": self,
         }
         outputs = {}
-        if return_alignment:
-            batch_size, target_length = ops.shape(decoder_token_ids)[:2]
-            source_length = ops.shape(inputs["encoder_token_ids"])[1]
-            history = ops.zeros((batch_size, target_length, source_length), "float32")
+        if beam_search:
 
-            def next(prompt, cache, index):
-                states, history = cache
-                logits, states, alignment = step(prompt, states, index)
-                # Row `index` holds the weights that produced token `index`.
-                history = ops.slice_update(
-                    history, [0, index, 0], ops.cast(alignment, "float32")[:, None]
-                )
-                return logits, None, (states, history)
+            def attention_coverage(cache):
+                # Padding adds log(1) = 0 to the coverage penalty.
+                return ops.where(ops.cast(memory_mask, "bool"), cache["coverage"], 1.0)
 
-            decoder_token_ids, (_, history) = sample_with_cache(
-                sampler, next=next, cache=(states, history), **arguments
+            decoder_token_ids, cache, scores = sampler.search(
+                attention_coverage=attention_coverage,
+                num_return_sequences=num_return_sequences,
+                return_scores=True,
+                **arguments,
             )
-            outputs["alignment"] = history
+            if return_scores:
+                outputs["scores"] = scores
+        elif return_alignment:
+            decoder_token_ids, cache = sample_with_cache(sampler, **arguments)
         else:
-
-            def next(prompt, cache, index):
-                logits, states, _ = step(prompt, cache, index)
-                return logits, None, states
-
-            decoder_token_ids = sampler(next=next, cache=states, **arguments)
+            decoder_token_ids = sampler(**arguments)
+        if num_return_sequences > 1:
+            # (batch, k, ...) to k consecutive rows per input.
+            decoder_token_ids, cache = tree.map_structure(
+                lambda x: ops.reshape(x, (-1,) + tuple(ops.shape(x)[2:])),
+                (decoder_token_ids, cache),
+            )
+            decoder_padding_mask = ops.repeat(
+                decoder_padding_mask, num_return_sequences, axis=0
+            )
+        if return_alignment:
+            outputs["alignment"] = cache["history"]
         outputs["decoder_token_ids"] = decoder_token_ids
         outputs["decoder_padding_mask"] = _mask_after_stop(
             decoder_token_ids, decoder_padding_mask, stop_token_ids
@@ -265,6 +307,8 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
         stop_token_ids="auto",
         num_beams=None,
         length_penalty=0.6,
+        num_return_sequences=1,
+        return_scores=False,
     ):
         """Generates text for `inputs`, a string or a list of strings.
 
@@ -293,10 +337,26 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 `sampler=BeamSearchSampler(num_beams, length_penalty)`
                 (1 is greedy search).
             length_penalty: float, GNMT's alpha for `num_beams`.
+            num_return_sequences: int `k` <= `num_beams`, for beam search
+                (`keras_attn.samplers.BeamSearchSampler`): return the `k`
+                best distinct hypotheses per input (the greedy hypothesis
+                that rides along is a candidate), best first.
+            return_scores: bool, for beam search: also return each output's
+                score, its length-normalised log-probability (with the
+                coverage penalty, if any): `score()` of that output under
+                the same `length_penalty`, for an output that ends with
+                `[END]` and a sampler with `temperature=1` and no
+                repetition penalty.
 
         Returns:
             A string for a string input, else a list of strings (without a
             preprocessor: a dictionary of token id arrays). With
+            `num_return_sequences=k > 1`, per input a list of `k` strings
+            (token id arrays gain an axis of `k` after the batch). With
+            `return_scores=True`, a tuple `(outputs, scores)`: a NumPy array
+            `(len(inputs),)`, or `(len(inputs), k)` (for a string input a
+            float, or `(k,)`), and with `return_alignment=True` too,
+            `(outputs, scores, alignments)`. With
             `return_alignment=True`, a tuple `(outputs, alignments)`:
             per input, the dictionary `alignment()` returns
             (`"source_tokens"` with `[START]` and `[END]`, `"output_tokens"`
@@ -330,6 +390,11 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             sampler = BeamSearchSampler(num_beams, length_penalty)
         elif sampler is not None:
             sampler = resolve_sampler(sampler)
+        self._check_beam_outputs(
+            self.sampler if sampler is None else sampler,
+            num_return_sequences,
+            return_scores,
+        )
         if return_alignment:
             self._check_can_align(self.sampler if sampler is None else sampler)
         if self.preprocessor is not None:
@@ -344,8 +409,11 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 "Pass `stop_token_ids=None` to decode to `max_length`, or the "
                 "ids that end a sequence."
             )
-        if return_alignment or sampler is not None:
-            generate_function = self._generate_function(sampler, return_alignment)
+        k = num_return_sequences
+        if return_alignment or sampler is not None or k > 1 or return_scores:
+            generate_function = self._generate_function(
+                sampler, return_alignment, k, return_scores
+            )
         else:
             generate_function = self.make_generate_function()
 
@@ -356,7 +424,7 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                 if not self.preprocessor.built:
                     self.preprocessor.build(None)
         batches, is_scalar = self._generate_batches(inputs)
-        outputs, alignments = [], []
+        outputs, alignments, scores = [], [], []
         for batch in batches:
             if self.preprocessor is not None:
                 batch = self.preprocessor.generate_preprocess(
@@ -365,7 +433,11 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             batch = _distribute(batch)
             generated = generate_function(batch, stop_token_ids=stop_token_ids)
             if return_alignment:
-                alignments.extend(self._decoded_alignments(batch, generated))
+                alignments.extend(
+                    self._decoded_alignments(_repeat_rows(batch, k), generated)
+                )
+            if return_scores:
+                scores.append(ops.convert_to_numpy(generated["scores"]))
             generated = {
                 key: generated[key]
                 for key in ("decoder_token_ids", "decoder_padding_mask")
@@ -373,10 +445,44 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
             if self.preprocessor is not None:
                 generated = self.preprocessor.generate_postprocess(generated)
             outputs.append(generated)
-        outputs = _join_batches(outputs, is_scalar)
+        outputs = _join_batches(outputs, is_scalar and k == 1)
+        if k > 1:
+            outputs, alignments = _group(outputs, k), _group(alignments, k)
+            if is_scalar:
+                outputs = outputs[0]
+        results = [outputs]
+        if return_scores:
+            import numpy as np
+
+            scores = np.concatenate(scores) if scores else np.zeros((0,))
+            results.append(scores[0] if is_scalar else scores)
         if return_alignment:
-            return outputs, alignments[0] if is_scalar else alignments
-        return outputs
+            results.append(alignments[0] if is_scalar else alignments)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _check_beam_outputs(self, sampler, num_return_sequences, return_scores):
+        check_positive_int("num_return_sequences", num_return_sequences)
+        beam_search = isinstance(sampler, BeamSearchSampler)
+        if (num_return_sequences > 1 or return_scores) and not beam_search:
+            raise ValueError(
+                "`num_return_sequences` and `return_scores` need beam search "
+                "(sampler='beam', a keras_attn.samplers.BeamSearchSampler, or "
+                f"num_beams). Received: sampler={type(sampler).__name__}, "
+                f"num_return_sequences={num_return_sequences}, "
+                f"return_scores={return_scores}"
+            )
+        if beam_search and num_return_sequences > sampler.num_beams:
+            raise ValueError(
+                "`num_return_sequences` must be <= the sampler's num_beams "
+                f"({sampler.num_beams}). Received: "
+                f"num_return_sequences={num_return_sequences}"
+            )
+        if beam_search and sampler.coverage_penalty and self.backbone.attention is None:
+            raise ValueError(
+                "`coverage_penalty` reads the attention weights, and the "
+                "fixed-context baseline (attention=None) has none. Received: "
+                f"coverage_penalty={sampler.coverage_penalty}"
+            )
 
     def _check_can_align(self, sampler):
         if self.backbone.attention is None:
@@ -408,28 +514,30 @@ class AttentionSeq2SeqLM(keras_hub.models.Seq2SeqLM):
                     cache = self._generate_functions = _GenerateFunctions()
         return cache
 
-    def _generate_function(self, sampler, return_alignment):
+    def _generate_function(
+        self, sampler, return_alignment, num_return_sequences=1, return_scores=False
+    ):
         """The compiled function for a sampler configuration, made once."""
         sampler = self.sampler if sampler is None else sampler
-        key = (_sampler_key(sampler), bool(return_alignment))
+        options = {
+            "return_alignment": bool(return_alignment),
+            "num_return_sequences": num_return_sequences,
+            "return_scores": bool(return_scores),
+        }
+        key = (_sampler_key(sampler), tuple(options.items()))
         cache = self._function_cache()
         with cache.lock:
             if key not in cache.functions:
-                cache.functions[key] = self._compile_generate_step(
-                    sampler, return_alignment
-                )
+                cache.functions[key] = self._compile_generate_step(sampler, **options)
             return cache.functions[key]
 
-    def _compile_generate_step(self, sampler, return_alignment):
+    def _compile_generate_step(self, sampler, **options):
         """`generate_step` for `sampler`, compiled as keras-hub's
         `CausalLM.make_generate_function` compiles it for `self.sampler`."""
 
         def generate_step(inputs, stop_token_ids=None):
             return self.generate_step(
-                inputs,
-                stop_token_ids,
-                sampler=sampler,
-                return_alignment=return_alignment,
+                inputs, stop_token_ids, sampler=sampler, **options
             )
 
         backend = keras.config.backend()
@@ -843,6 +951,29 @@ def _rows_per_input(sampler):
     if isinstance(sampler, keras_hub.samplers.BeamSampler):
         return sampler.num_beams
     return 1
+
+
+def _repeat_rows(inputs, times):
+    """Each row of a batch dictionary `times` times over, as NumPy arrays."""
+    import numpy as np
+
+    if times == 1:
+        return inputs
+    return {
+        key: np.repeat(ops.convert_to_numpy(value), times, axis=0)
+        for key, value in inputs.items()
+    }
+
+
+def _group(items, size):
+    """Consecutive runs of `size`: a list into lists, or each array of a
+    dictionary from `(n * size, ...)` to `(n, size, ...)`."""
+    if isinstance(items, dict):
+        return {
+            key: value.reshape((-1, size) + value.shape[1:])
+            for key, value in items.items()
+        }
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def _mask_after_stop(token_ids, prompt_mask, stop_token_ids):

@@ -5,19 +5,28 @@ import keras_hub
 from keras_attn._validation import check_positive_int
 from keras_attn.samplers.beam_search_sampler import BeamSearchSampler
 from keras_attn.samplers.greedy_sampler import GreedySampler
+from keras_attn.samplers.random_sampler import RandomSampler
+from keras_attn.samplers.top_k_sampler import TopKSampler
+from keras_attn.samplers.top_p_sampler import TopPSampler
 
 # The names `get` (and so `compile` and `generate`) accept. Contrastive
 # search is left out: it compares each step's hidden states, and the
 # attention decoder's step returns none.
 NAMES = ("greedy", "beam", "top_k", "top_p", "random")
 
+# The decoding controls every sampler takes.
+CONTROLS = ("no_repeat_ngram_size", "min_length", "repetition_penalty")
+
 # Each name's class and the keyword arguments it takes.
 _SAMPLERS = {
-    "greedy": (GreedySampler, ()),
-    "beam": (BeamSearchSampler, ("num_beams", "length_penalty", "temperature")),
-    "top_k": (keras_hub.samplers.TopKSampler, ("k", "temperature", "seed")),
-    "top_p": (keras_hub.samplers.TopPSampler, ("p", "k", "temperature", "seed")),
-    "random": (keras_hub.samplers.RandomSampler, ("temperature", "seed")),
+    "greedy": (GreedySampler, CONTROLS),
+    "beam": (
+        BeamSearchSampler,
+        ("num_beams", "length_penalty", "temperature", *CONTROLS, "coverage_penalty"),
+    ),
+    "top_k": (TopKSampler, ("k", "temperature", "seed", *CONTROLS)),
+    "top_p": (TopPSampler, ("p", "k", "temperature", "seed", *CONTROLS)),
+    "random": (RandomSampler, ("temperature", "seed", *CONTROLS)),
 }
 
 
@@ -28,12 +37,16 @@ def get(identifier, **kwargs):
         identifier: a name in `keras_attn.samplers.NAMES`: `"greedy"`
             (`keras_attn.samplers.GreedySampler`), `"beam"`
             (`keras_attn.samplers.BeamSearchSampler`), `"top_k"`, `"top_p"`
-            or `"random"` (keras-hub's samplers); or a
-            `keras_hub.samplers.Sampler` instance, returned as it is.
+            or `"random"` (keras-hub's samplers, as
+            `keras_attn.samplers.TopKSampler`, `TopPSampler` and
+            `RandomSampler`); or a `keras_hub.samplers.Sampler` instance,
+            returned as it is.
         **kwargs: arguments of the named sampler: `num_beams`,
-            `length_penalty`, `temperature` for `"beam"`; `k`,
-            `temperature`, `seed` for `"top_k"`; `p`, `k`, `temperature`,
-            `seed` for `"top_p"`; `temperature`, `seed` for `"random"`.
+            `length_penalty`, `temperature`, `coverage_penalty` for
+            `"beam"`; `k`, `temperature`, `seed` for `"top_k"`; `p`, `k`,
+            `temperature`, `seed` for `"top_p"`; `temperature`, `seed` for
+            `"random"`; and for every name the decoding controls
+            `no_repeat_ngram_size`, `min_length` and `repetition_penalty`.
 
     Returns:
         A `keras_hub.samplers.Sampler`.
@@ -45,6 +58,8 @@ def get(identifier, **kwargs):
     (4, 0.6)
     >>> keras_attn.samplers.get(sampler) is sampler
     True
+    >>> keras_attn.samplers.get("top_k", k=10, min_length=3).min_length
+    3
     """
     if isinstance(identifier, keras_hub.samplers.Sampler):
         if kwargs:

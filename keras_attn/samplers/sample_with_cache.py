@@ -9,6 +9,7 @@ keras-hub's own decoding loop, through the sampler's hooks, and keeps it.
 import keras_hub
 from keras import ops
 
+from keras_attn.samplers._decoding_controls import DecodingControls
 from keras_attn.samplers.beam_search_sampler import BeamSearchSampler
 
 
@@ -21,9 +22,9 @@ def returns_cache(sampler):
     `compute_probabilities` / `get_next_token`). False for a sampler with a
     loop of its own (keras-hub's `BeamSampler`, `ContrastiveSampler`).
     """
-    return (
-        isinstance(sampler, BeamSearchSampler)
-        or type(sampler).__call__ is keras_hub.samplers.Sampler.__call__
+    return isinstance(sampler, BeamSearchSampler) or type(sampler).__call__ in (
+        keras_hub.samplers.Sampler.__call__,
+        DecodingControls.__call__,
     )
 
 
@@ -41,7 +42,8 @@ def sample_with_cache(
 
     For a sampler on keras-hub's base loop the tokens are the ones
     `sampler(...)` gives: the same loop, the same `compute_probabilities`,
-    `get_next_token` and `run_loop` (so the same random stream). For
+    `get_next_token` and `run_loop` (so the same random stream), and the
+    same decoding controls for a sampler that has them. For
     `BeamSearchSampler` it is `sampler.search(...)`, whose cache is the
     returned hypothesis's own.
 
@@ -94,6 +96,8 @@ def sample_with_cache(
         else ops.cast(mask, dtype="bool")
     )
     cache = () if cache is None else cache
+    if isinstance(sampler, DecodingControls):
+        next = sampler.controlled_next(next, prompt, mask, stop_token_ids)
 
     def cond(prompt, cache, index, mask):
         if stop_token_ids is None:
