@@ -54,6 +54,7 @@ if ROOT not in sys.path:  # run as a script from anywhere
 
 from benchmarks.machine import cpu_flags  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
+from benchmarks.machine import write_report  # noqa: E402
 
 ANCHORS_DIR = os.path.join(os.path.dirname(ROOT), "shared", "anchors")
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
@@ -280,12 +281,7 @@ def main(argv=None):
         "raw": raw,
         "wall_s": round(time.time() - started, 1),
     }
-    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-    with open(prefix + ".json", "w", encoding="utf-8") as file:
-        json.dump(report, file, indent=1)
-    with open(prefix + ".md", "w", encoding="utf-8") as file:
-        file.write(markdown(report))
-    print(markdown(report))
+    write_report(prefix, report, markdown(report).splitlines())
     return 0
 
 

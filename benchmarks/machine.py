@@ -2,6 +2,7 @@
 the Keras backend sees, the library versions and the git commit."""
 
 import contextlib
+import json
 import os
 import platform
 import subprocess
@@ -102,3 +103,15 @@ def system_info():
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
         }
     return info
+
+
+def write_report(prefix, report, lines):
+    """Writes a benchmark's results: `report` to `<prefix>.json`, the
+    markdown `lines` to `<prefix>.md` (and prints them)."""
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    with open(prefix + ".json", "w", encoding="utf-8") as file:
+        json.dump(report, file, indent=2)
+    text = "\n".join(lines) + "\n"
+    with open(prefix + ".md", "w", encoding="utf-8") as file:
+        file.write(text)
+    print(text, end="")

@@ -35,6 +35,7 @@ if ROOT not in sys.path:  # run as a script from anywhere
 from benchmarks.machine import cpu_flags  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
 from benchmarks.machine import gpu_name  # noqa: E402
+from benchmarks.machine import write_report  # noqa: E402
 
 DATA_DIR = os.path.join(
     os.path.dirname(ROOT), "shared", "data", "translation", "spa-eng"
@@ -213,9 +214,6 @@ def write(report, directory, smoke):
 
     device = "gpu" if report["gpu"] else "cpu"
     name = f"precision-{report['backend']}-{device}{'-smoke' if smoke else ''}"
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, name + ".json"), "w") as file:
-        json.dump(report, file, indent=2)
     dtypes = list(report["rounds"][0])
     lines = [
         f"# Mixed precision, {report['backend']} on {report['gpu'] or report['cpu']}",
@@ -236,9 +234,7 @@ def write(report, directory, smoke):
         ratio = statistics.median(r["speed_ratio_to_float32"] for r in runs)
         bleu = statistics.median(r["dev_bleu"] for r in runs)
         lines.append(f"| {dtype} | {rate:,.0f} | {ratio:.2f}× | {bleu:.2f} |")
-    with open(os.path.join(directory, name + ".md"), "w") as file:
-        file.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(os.path.join(directory, name), report, lines)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, ROOT)
 
+from benchmarks.machine import write_report  # noqa: E402
+
 DATA_DIR = os.path.join(
     os.path.dirname(ROOT), "shared", "data", "translation", "spa-eng"
 )
@@ -290,10 +292,7 @@ def main(argv=None):
 def write(report, directory, smoke):
     if smoke:
         directory = os.path.join(directory, "smoke")
-    os.makedirs(directory, exist_ok=True)
     name = f"scaling-{report['date']}"
-    with open(os.path.join(directory, name + ".json"), "w") as file:
-        json.dump(report, file, indent=2)
     system = report["system"]
     hardware = system["gpu"] or (
         f"{system['cpu']}, {system['cpu_count']} cores "
@@ -330,9 +329,7 @@ def write(report, directory, smoke):
             f"{run['train_real_target_tokens_per_s']:,.0f} | {run['speedup']:.2f}× "
             f"| {seconds} | {load} |"
         )
-    with open(os.path.join(directory, name + ".md"), "w") as file:
-        file.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(os.path.join(directory, name), report, lines)
 
 
 if __name__ == "__main__":

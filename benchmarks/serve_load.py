@@ -42,6 +42,7 @@ if ROOT not in sys.path:  # run as a script: `python benchmarks/serve_load.py`
 from benchmarks.machine import cpu_flags  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
 from benchmarks.machine import git_commit  # noqa: E402
+from benchmarks.machine import write_report  # noqa: E402
 
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
 DEV_TSV = os.path.join(
@@ -392,11 +393,7 @@ def main(argv=None):
 def write(report, directory, smoke):
     if smoke:
         directory = os.path.join(directory, "smoke")
-    os.makedirs(directory, exist_ok=True)
-    name = f"serve-load-{report['date']}"
-    json_path = os.path.join(directory, name + ".json")
-    with open(json_path, "w") as file:
-        json.dump(report, file, indent=2)
+    prefix = os.path.join(directory, f"serve-load-{report['date']}")
     machine = report["machine"]
     hardware = (
         f"{machine['cpu']}, {machine['cpu_count']} cores "
@@ -437,10 +434,8 @@ def write(report, directory, smoke):
         + ".",
         "",
     ]
-    md_path = os.path.join(directory, name + ".md")
-    with open(md_path, "w", encoding="utf-8") as file:
-        file.write("\n".join(lines))
-    return json_path, md_path
+    write_report(prefix, report, lines[:-1])  # it ends the file with a newline
+    return prefix + ".json", prefix + ".md"
 
 
 if __name__ == "__main__":
